@@ -29,7 +29,7 @@ readme: $(STAMP)
 	$(BIN)/ediffiqa_readme
 
 docs-check: $(STAMP)
-	$(BIN)/nbdev_proc_nbs
+	$(BIN)/ediffiqa_docs --html
 
 ci:
 	bash .ci/run
