@@ -116,6 +116,10 @@ def tensor2img(t:torch.Tensor, # `(3,H,W)` or `(N,3,H,W)` in [-1, 1]
     return (t.permute(1, 2, 0) if t.ndim == 3 else t.permute(0, 2, 3, 1)).numpy()
 
 # %% ../nbs/00_core.ipynb #81f135d2
+def _umask() -> int:
+    "The process umask (read by setting and restoring it)"
+    m = os.umask(0); os.umask(m); return m
+
 @contextlib.contextmanager
 def atomic_write(path:str|Path, # final file name
                  mode:str='wb', # open mode for the temporary file ('wb' or 'w'); None yields the temporary path
@@ -127,6 +131,7 @@ def atomic_write(path:str|Path, # final file name
         if mode is None: yield Path(tmp)
         else:
             with open(tmp, mode) as f: yield f
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError): os.remove(tmp)

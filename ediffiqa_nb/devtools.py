@@ -121,20 +121,18 @@ def execute_nb(path:str|Path, # notebook to run and save in place
     from execnb.nbio import read_nb, write_nb
     from execnb.shell import CaptureShell
     from nbdev.config import get_config
-    from nbdev.process import NBProcessor
+    from nbdev.process import extract_directives
     from fastcore.xtras import working_directory
     path = Path(path).absolute()
     skip = set(get_config().tst_flags.split()) - set(flags.split())
     nb = read_nb(path)
-    proc = NBProcessor(path, nb=nb, process=True)  # parses the `#|` directives into `cell.directives_`
     def _skip(cell):
         if cell.cell_type != 'code' or 'nbdev_export'+'(' in cell.source: return True
-        direc = getattr(cell, 'directives_', {}) or {}
+        direc = extract_directives(cell, remove=False)  # read the `#|` lines, keep them in the saved notebook
         if direc.get('eval:', [''])[0].lower() == 'false': return True
         return bool(skip & direc.keys())
     sh = CaptureShell(path)
     with working_directory(path.parent): sh.run_all(nb, exc_stop=True, preproc=_skip)
-    for c in nb.cells: c.pop('directives_', None)
     write_nb(nb, path)
     return path
 
