@@ -129,8 +129,9 @@ def execute_nb(path:str|Path, # notebook to run and save in place
     def _skip(cell):
         if cell.cell_type != 'code' or 'nbdev_export'+'(' in cell.source: return True
         direc = extract_directives(cell, remove=False)  # read the `#|` lines, keep them in the saved notebook
-        if direc.get('eval:', [''])[0].lower() == 'false': return True
-        return bool(skip & direc.keys())
+        if direc.get('eval:', [''])[0].lower() == 'false' or skip & direc.keys(): return True   # skipped cells keep their outputs
+        cell.outputs = []   # execnb only stores non-empty outputs: clear old ones so a now-silent cell shows nothing
+        return False
     sh = CaptureShell(path)
     with working_directory(path.parent): sh.run_all(nb, exc_stop=True, preproc=_skip)
     write_nb(nb, path)
@@ -156,14 +157,38 @@ def proc_docs(force:bool=True) -> list[Path]:
     if missing: raise RuntimeError(f'docs processing produced no output for: {missing}')
     return [cfg.config_path/'_proc'/p.name for p in nbs]
 
+def _html_ready(nb):
+    "Prepare a processed notebook for plain HTML: frontmatter -> title, hidden cells out, directives and Quarto link attributes dropped"
+    import yaml, nbformat
+    cells = []
+    for c in nb.cells:
+        if c.cell_type == 'raw' and c.source.startswith('---'):
+            fm = yaml.safe_load(c.source.strip().strip('-')) or {}
+            c = nbformat.v4.new_markdown_cell(f"# {fm.get('title', '')}\n\n> {fm.get('description', '')}".rstrip('> \n'))
+        elif c.cell_type == 'code':
+            lines = c.source.splitlines(); direc = [l[2:].strip() for l in lines if l.startswith('#|')]
+            if 'hide' in direc or 'include: false' in direc: continue
+            c.source = '' if 'echo: false' in direc else '\n'.join(l for l in lines if not l.startswith('#|'))
+            if not c.source: c.metadata['tags'] = ['remove_input']
+            for o in c.get('outputs', []):
+                md = o.get('data', {}).get('text/markdown')
+                if md: o['data']['text/markdown'] = re.sub(r'\]\(([^)]*)\)\{[^}]*\}', r'](\1)', ''.join(md))
+        cells.append(c)
+    nb.cells = cells
+    return nb
+
 def html_docs(procd:list[Path]) -> list[Path]:
-    "Render processed notebooks to standalone HTML pages in `_proc/_html/` (nbconvert)"
+    "Render processed notebooks to standalone HTML pages in `_proc/_html/` (nbconvert): the offline docs fallback"
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
     import nbformat
-    out = procd[0].parent/'_html'; out.mkdir(exist_ok=True); ex = HTMLExporter(); res = []
+    out = procd[0].parent/'_html'; out.mkdir(exist_ok=True); res = []
+    ex = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True)
+    ex.register_preprocessor(TagRemovePreprocessor(remove_input_tags={'remove_input'}), enabled=True)
     for p in procd:
-        body, _ = ex.from_notebook_node(nbformat.read(p, as_version=4))
-        (out/p.with_suffix('.html').name).write_text(body); res.append(out/p.with_suffix('.html').name)
+        body, _ = ex.from_notebook_node(_html_ready(nbformat.read(p, as_version=4)))
+        f = out/p.with_suffix('.html').name; tmp = f.with_suffix('.tmp')
+        tmp.write_text(body); os.replace(tmp, f); res.append(f)   # never a half-written page
     return res
 
 @call_parse

@@ -16,7 +16,7 @@ from .core import FaceDataError, read_image, img2tensor, atomic_save, default_de
 
 # %% auto #0
 __all__ = ['TERMS', 'image_key', 'load_face', 'as_faces', 'ddim_reverse', 'default_pairs', 'released_pairs', 'diffiqa_scores',
-           'merge_parts', 'score_dataset']
+           'merge_parts', 'score_dataset', 'lookup_scores']
 
 # %% ../nbs/10_diffiqa.ipynb #1ea01414
 TERMS = ('noisy', 'recon', 'noisy_flip', 'recon_flip', 'flip')  # cos(e(x), e(.)) for x_t, x-hat, x^f_t, x-hat^f, x^f
@@ -323,3 +323,20 @@ def score_dataset(items_or_df, # DataFrame with `path` (and `identity`), or a li
         dist.barrier()
         return merge_parts(out, cleanup) if rank == 0 else None
     return merge_parts(out, cleanup)
+
+# %% ../nbs/10_diffiqa.ipynb #0e24a361
+def _face_key(p) -> str: return '/'.join(Path(str(p)).parts[-2:])
+
+def lookup_scores(paths, # image paths to look up
+                  table, # score table (DataFrame or parquet/csv file) with `path` and `col`
+                  col:str='score') -> np.ndarray:
+    "The `col` values of `table` for `paths`, matched by full path, else by `identity/file`"
+    src = str(table) if not isinstance(table, pd.DataFrame) else '<table>'
+    if not isinstance(table, pd.DataFrame): table = pd.read_parquet(table) if str(table).endswith('.parquet') else pd.read_csv(table)
+    full = table.drop_duplicates('path').set_index(table.drop_duplicates('path').path.astype(str))[col]
+    keyed = pd.Series(full.values, index=[_face_key(p) for p in full.index])
+    keyed = keyed[~keyed.index.duplicated(keep=False)]
+    q = [full.get(str(p), keyed.get(_face_key(p), np.nan)) for p in paths]
+    bad = [str(p) for p, v in zip(paths, q) if pd.isna(v)]
+    if bad: raise FaceDataError(bad[0], f'no {col!r} in {src} ({len(bad)} of {len(q)} paths missing)')
+    return np.asarray(q, np.float64)

@@ -7,13 +7,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from .core import Config, read_image, img2tensor, atomic_save
+from .core import Config, read_image, img2tensor, atomic_save, file_hash, FaceDataError
 from .data import celeba_wild, landmarks, align_face
 from .baselines import sharpness, embed, serfiq
 
 # %% auto #0
-__all__ = ['study_cache', 'study_models', 'study_subset', 'cached', 'load_regressors', 'quality_scores', 'cached_scores',
-           'diffiqa_reference', 'stored_crops']
+__all__ = ['study_cache', 'study_models', 'study_subset', 'cached', 'weights_tag', 'load_regressors', 'quality_scores',
+           'cached_scores', 'diffiqa_reference', 'stored_crops']
 
 # %% ../nbs/39_studies.ipynb #28c9e5ca
 def study_cache() -> Path:
@@ -44,15 +44,23 @@ def cached(name:str, # file name under `study_cache()` (.npy)
     v = np.asarray(fn()); atomic_save(v, f); return v
 
 # %% ../nbs/39_studies.ipynb #fa767de1
+def weights_tag(model:torch.nn.Module, n:int=8) -> str:
+    "Short hash of a module's weights (stable across re-saves of the same weights, unlike a file hash)"
+    return file_hash(*(t.detach().cpu().contiguous().numpy().tobytes() for t in model.state_dict().values()), n=n)
+
 def load_regressors(models:Path|None=None) -> dict:
     "{name: QualityModel} of the trained regressors in `models` (default `study_models()`); a note for each one missing"
     models, out = Path(models or study_models()), {}
     try: from ediffiqa_nb.distill import QualityModel
     except Exception as e: print(f'note: ediffiqa_nb.distill not importable ({type(e).__name__}): eDifFIQA/AI-KD rows left out'); return out
-    for name, pat in [('ediffiqa_t', 'ediffiqa_t_sface.pt'), ('aikd', '*aikd*.pt')]:
-        fs = sorted(models.glob(pat))
+    import ediffiqa_nb
+    shipped = Path(ediffiqa_nb.__file__).parent/'assets'/'ediffiqa_t_sface.pt'
+    for name, pat in [('ediffiqa_t', 'ediffiqa_t_sface.pt'), ('diffiqa_r', 'diffiqa_r_sface.pt'), ('aikd', '*aikd*.pt')]:
+        fs = sorted(models.glob(pat)) or ([shipped] if name == 'ediffiqa_t' and shipped.exists() else [])
         if not fs: print(f'note: no {pat} under {models}: {name} left out'); continue
-        try: out[name] = QualityModel.load(fs[0], device='cpu'); print(f"{name}: {fs[0].name}, labels: {out[name].meta.get('labels', '?')}")
+        try:
+            out[name] = QualityModel.load(fs[0], device='cpu'); out[name].tag = weights_tag(out[name].model)   # names its cached scores
+            print(f"{name}: {fs[0].name} ({out[name].tag}), labels: {out[name].meta.get('labels', '?')}")
         except Exception as e: print(f'note: {fs[0].name} did not load ({e}): {name} left out')
     return out
 
@@ -79,7 +87,8 @@ def cached_scores(key:str, # names the image list (e.g. a `file_hash` of the pat
                   crops, fr, regs:dict, methods=None, serfiq_m:int=5) -> dict:
     "`quality_scores` with one cache file per (image list, variant, method)"
     names = methods or ['sharpness', 'embedding_norm', 'flip', 'serfiq', *regs]
-    fn = lambda n: study_cache()/(f'{key}_{variant}_{n}_m{serfiq_m}.npy' if n == 'serfiq' else f'{key}_{variant}_{n}.npy')
+    tag = lambda n: f'_m{serfiq_m}' if n == 'serfiq' else (f'_{regs[n].tag}' if getattr(regs.get(n), 'tag', None) else '')
+    fn = lambda n: study_cache()/f'{key}_{variant}_{n}{tag(n)}.npy'   # a retrained regressor gets new files
     out = {n: np.load(fn(n)) for n in names if fn(n).exists()}
     todo = [n for n in names if n not in out]
     if todo:
@@ -93,10 +102,9 @@ def diffiqa_reference(df:pd.DataFrame, models:Path|None=None) -> np.ndarray|None
     "Precomputed DifFIQA scores (`diffiqa_celeba.parquet`) of `df`'s images; None when missing or incomplete"
     f = Path(models or study_models())/'diffiqa_celeba.parquet'
     if not f.exists(): print(f'note: {f} missing: DifFIQA left out'); return None
-    s = pd.read_parquet(f).drop_duplicates('path').set_index('path')['score']
-    q = df.path.map(s)
-    if q.isna().any(): print(f'note: DifFIQA scores miss {int(q.isna().sum())} of {len(q)} images: left out'); return None
-    return q.to_numpy(np.float64)
+    from ediffiqa_nb.diffiqa import lookup_scores
+    try: return lookup_scores(df.path.tolist(), f)   # matched by path or identity/file: the table travels between machines
+    except FaceDataError as e: print(f'note: {e}: DifFIQA left out'); return None
 
 def stored_crops(df:pd.DataFrame) -> np.ndarray:
     "celeba-wild crops aligned from the stored landmarks, uint8 (N,112,112,3)"

@@ -109,8 +109,8 @@ class ReconstructionInspector:
         import matplotlib.pyplot as plt
         ims, nums = self.compute(i, t, r)
         fig, axs = plt.subplots(2, 3, figsize=(6.6, 4.8))
-        caps = {'original': 'x', 'noisy': f'x_t  cos {nums["noisy"]:.3f}', 'recon': f'x̂  cos {nums["recon"]:.3f}',
-                'flip': f'x^f  cos {nums["flip"]:.3f}', 'noisy_flip': f'x^f_t  cos {nums["noisy_flip"]:.3f}', 'recon_flip': f'x̂^f  cos {nums["recon_flip"]:.3f}'}
+        caps = {'original': '$x$', 'noisy': f'$x_t$  cos {nums["noisy"]:.3f}', 'recon': f'$\\hat{{x}}$  cos {nums["recon"]:.3f}',
+                'flip': f'$x^f$  cos {nums["flip"]:.3f}', 'noisy_flip': f'$x^f_t$  cos {nums["noisy_flip"]:.3f}', 'recon_flip': f'$\\hat{{x}}^f$  cos {nums["recon_flip"]:.3f}'}
         for ax, (k, im) in zip(axs.ravel(), ims.items()): ax.imshow(im); ax.set_title(caps[k], fontsize=9); ax.axis('off')
         fig.suptitle(f'{self.labels[i]}: t={t}, repeat {r}: q = {nums["score"]:.4f}', fontsize=10); fig.tight_layout()
         return fig, nums
