@@ -59,7 +59,7 @@ def load_regressors(models:Path|None=None) -> dict:
         fs = sorted(models.glob(pat)) or ([shipped] if name == 'ediffiqa_t' and shipped.exists() else [])
         if not fs: print(f'note: no {pat} under {models}: {name} left out'); continue
         try:
-            out[name] = QualityModel.load(fs[0], device='cpu'); out[name].tag = weights_tag(out[name].model)   # names its cached scores
+            out[name] = QualityModel.load(fs[0], device='cpu'); out[name].tag = weights_tag(out[name].model) if out[name].model is not None else file_hash(fs[0], n=8)   # names its cached scores
             print(f"{name}: {fs[0].name} ({out[name].tag}), labels: {out[name].meta.get('labels', '?')}")
         except Exception as e: print(f'note: {fs[0].name} did not load ({e}): {name} left out')
     return out
