@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow export clean-nbs readme docs-check ci bench
+.PHONY: install demo test test-slow export clean-nbs readme docs-check docs-shot ci bench
 
 $(STAMP): settings.ini setup.py tools/install.sh
 	bash tools/install.sh
@@ -30,6 +30,11 @@ readme: $(STAMP)
 
 docs-check: $(STAMP)
 	$(BIN)/ediffiqa_docs --html
+
+# a headless-browser screenshot of the offline widgets page (Debian: apt-get install chromium)
+docs-shot: docs-check
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,7000 \
+	  --screenshot=_proc/_html/20_widgets.png file://$(CURDIR)/_proc/_html/20_widgets.html
 
 ci:
 	bash .ci/run

@@ -106,7 +106,7 @@ def img2tensor(img:np.ndarray|list, # uint8 `(H,W,3)`, or `(N,H,W,3)`, or a list
     "uint8 HWC image(s) -> float32 CHW tensor(s) in [-1, 1]"
     a = np.stack(img) if isinstance(img, (list, tuple)) else np.asarray(img)
     if a.dtype != np.uint8: raise TypeError(f'img2tensor expects uint8 images, got {a.dtype}')
-    t = torch.from_numpy(np.ascontiguousarray(a)).float().div_(127.5).sub_(1.0)
+    t = torch.from_numpy(a.astype(np.float32)).div_(127.5).sub_(1.0)   # a fresh copy: read-only inputs are fine
     return t.permute(2, 0, 1).contiguous() if t.ndim == 3 else t.permute(0, 3, 1, 2).contiguous()
 
 def tensor2img(t:torch.Tensor, # `(3,H,W)` or `(N,3,H,W)` in [-1, 1]

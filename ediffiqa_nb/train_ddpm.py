@@ -24,8 +24,8 @@ from .diffusion import Diffusion
 
 # %% auto #0
 __all__ = ['load_face112', 'celeba_paths', 'DDPMDataset', 'DDPMTrainModel', 'ddpm_loss', 'EMA', 'StepLimit', 'StepLogger',
-           'ddpm_config', 'DDPMCheckpoint', 'load_checkpoint', 'recon_grid', 'ReconstructionGrid', 'build_ddpm',
-           'ddpm_learner', 'train_ddpm', 'save_ddpm', 'load_ddpm', 'ddp_smoke_test']
+           'ddpm_config', 'DDPMCheckpoint', 'load_checkpoint', 'recon_grid', 'ReconstructionGrid', 'fastai_distributed',
+           'build_ddpm', 'ddpm_learner', 'train_ddpm', 'save_ddpm', 'load_ddpm', 'ddp_smoke_test']
 
 # %% ../nbs/09_train_ddpm.ipynb #c6a89d9a
 def load_face112(path, # image file (176x176 margin crop, 112x112 aligned face, or any size)
@@ -102,6 +102,8 @@ class DDPMTrainModel(nn.Module):
     "fastai model for DDPM training: `(x0, d) -> x0_hat` from a randomly noised, time-degraded input"
     def __init__(self, diffusion:Diffusion, valid_seed:int=1234):
         super().__init__(); self.diffusion, self.valid_seed = diffusion, valid_seed
+    @property
+    def device(self) -> torch.device: return next(self.parameters()).device   # fastai's DistributedTrainer reads it
     def forward(self, x0, d=None):
         dif = self.diffusion
         g = None if self.training else torch_rng(self.valid_seed, x0.device)
@@ -223,6 +225,11 @@ class ReconstructionGrid(Callback):
                     saver=lambda im, p: im.save(p, format='PNG'))
 
 # %% ../nbs/09_train_ddpm.ipynb #c3724cb6
+def fastai_distributed():
+    "`fastai.distributed` (it adds `Learner.distrib_ctx`); it imports only when `accelerate` is installed"
+    try: import fastai.distributed; return fastai.distributed
+    except (ImportError, NameError) as e: raise ImportError('multi-process training needs `pip install accelerate` (for fastai.distributed)') from e
+
 def _split(paths, valid_pct, seed, max_valid=64):
     idx = np.random.default_rng(seed).permutation(len(paths))
     nv = min(max_valid, max(1, int(round(len(paths) * valid_pct)))) if valid_pct > 0 and len(paths) > 1 else 0
@@ -288,6 +295,7 @@ def train_ddpm(paths:list, # training images (aligned 112x112 faces or 176x176 m
     n_epoch = max(1, math.ceil((steps - learn.ema.n) / per_epoch)) + 1
     with learn.no_bar(), learn.no_logging():
         if num_distrib() > 1:
+            fastai_distributed()
             with learn.distrib_ctx(): learn.fit(n_epoch, lr)
         else: learn.fit(n_epoch, lr)
     if rank_distrib() == 0:
@@ -339,10 +347,12 @@ def _ddp_worker(rank, world, port, paths, out, steps):
     dist.all_gather(gathered, flat)
     res = dict(rank=rank, same=all(torch.equal(gathered[0], x) for x in gathered), loss=loss.item(), fastai=None)
     dist.barrier(); dist.destroy_process_group()
-    if paths:
+    if paths and not torch.cuda.is_available():   # fastai's DistributedDL broadcasts its indices as CUDA tensors (nccl)
+        res['fastai'] = 'skipped: fastai distrib_ctx needs CUDA; the CPU ranks above use plain DDP'
+    elif paths:
         try:
             import accelerate  # noqa: F401
-            l = train_ddpm(paths, out, dim=8, dim_mults=(1, 2), steps=2, bs=2, eff_bs=4, valid_pct=0, every=0, degrade_fn=None, device='cpu')
+            l = train_ddpm(paths, out, dim=8, dim_mults=(1, 2), steps=2, bs=2, eff_bs=4, valid_pct=0, every=0, degrade_fn=None, device=f'cuda:{rank}')
             res['fastai'] = l.ema.n
         except ImportError as e: res['fastai'] = f'skipped: {e}'
     torch.save(res, Path(out)/f'rank{rank}.pt')
@@ -352,6 +362,8 @@ def ddp_smoke_test(world_size:int=2, steps:int=3, paths:list|None=None, out_dir=
     import socket, torch.multiprocessing as mp
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
     out = Path(out_dir or tempfile.mkdtemp()); out.mkdir(parents=True, exist_ok=True)
-    mp.start_processes(_ddp_worker, args=(world_size, port, [str(p) for p in (paths or [])], str(out), steps),
+    import importlib   # the library's worker, so spawned processes can import it even when this runs in a notebook's __main__
+    worker = getattr(importlib.import_module('ediffiqa_nb.train_ddpm'), '_ddp_worker', _ddp_worker)
+    mp.start_processes(worker, args=(world_size, port, [str(p) for p in (paths or [])], str(out), steps),
                        nprocs=world_size, start_method='spawn', join=True)
     return [torch.load(out/f'rank{r}.pt', weights_only=False) for r in range(world_size)]
