@@ -11,9 +11,9 @@ from .core import FaceDataError, Config, shared_data, skip_msg, read_image, atom
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'MANIFEST_EXTS', 'DEFAULT_MODEL', 'Unavailable', 'need', 'call_with', 'read_table', 'list_inputs',
-           'check_image', 'aligned_faces', 'default_model_path', 'quality_scorer', 'score_inputs', 'cmd_score',
-           'cmd_prepare', 'cmd_train_ddpm', 'cmd_label', 'cmd_distill', 'pair_qualities', 'cmd_evaluate', 'cmd_bench',
-           'demo_faces', 'cmd_demo', 'build_parser', 'main', 'run']
+           'check_image', 'aligned_faces', 'packaged_model_path', 'default_model_path', 'quality_scorer',
+           'score_inputs', 'cmd_score', 'cmd_prepare', 'cmd_train_ddpm', 'cmd_label', 'cmd_distill', 'pair_qualities',
+           'cmd_evaluate', 'cmd_bench', 'demo_faces', 'cmd_demo', 'build_parser', 'main', 'run']
 
 # %% ../nbs/30_cli.ipynb #58ae8f50
 class Unavailable(RuntimeError):
@@ -117,10 +117,14 @@ def _detected(paths, get_detector, detect_align, detector):
 # %% ../nbs/30_cli.ipynb #a7eeab1f
 DEFAULT_MODEL = 'ediffiqa_t_sface.pt'
 
+def packaged_model_path() -> Path:
+    "Where the package keeps its default eDifFIQA model (`ediffiqa_nb/assets/DEFAULT_MODEL`)"
+    import ediffiqa_nb
+    return Path(ediffiqa_nb.__file__).parent/'assets'/DEFAULT_MODEL
+
 def default_model_path() -> Path|None:
     "The default eDifFIQA model: `Config().models/DEFAULT_MODEL` when you put one there, else the one shipped in the package"
-    import ediffiqa_nb
-    cands = [Config().models/DEFAULT_MODEL, Path(ediffiqa_nb.__file__).parent/'assets'/DEFAULT_MODEL]
+    cands = [Config().models/DEFAULT_MODEL, packaged_model_path()]
     return next((c for c in cands if c.exists()), None)
 
 def _as_np(q):

@@ -18,8 +18,11 @@ _DIRECTIVE = re.compile(r'^\s*#\s*\|')
 
 def _cell_src(c) -> str: return ''.join(c['source']) if isinstance(c['source'], list) else c['source']
 
-def _is_hidden(src:str) -> bool:
-    return any(re.match(r'^\s*#\s*\|\s*(hide|include:\s*false|echo:\s*false)\b', l) for l in src.splitlines())
+def _directives(src:str) -> set[str]:
+    "The cell's `#|` directives, normalised (`'hide'`, `'echo: false'`, ...)"
+    return {re.sub(r'\s*:\s*', ': ', _DIRECTIVE.sub('', l).strip()) for l in src.splitlines() if _DIRECTIVE.match(l)}
+
+def _is_hidden(src:str) -> bool: return bool({'hide', 'include: false', 'echo: false'} & _directives(src))
 
 def _outputs_md(c) -> list[str]:
     "Text outputs of a code cell as fenced blocks"
@@ -166,9 +169,9 @@ def _html_ready(nb):
             fm = yaml.safe_load(c.source.strip().strip('-')) or {}
             c = nbformat.v4.new_markdown_cell(f"# {fm.get('title', '')}\n\n> {fm.get('description', '')}".rstrip('> \n'))
         elif c.cell_type == 'code':
-            lines = c.source.splitlines(); direc = [l[2:].strip() for l in lines if l.startswith('#|')]
-            if 'hide' in direc or 'include: false' in direc: continue
-            c.source = '' if 'echo: false' in direc else '\n'.join(l for l in lines if not l.startswith('#|'))
+            direc = _directives(c.source)
+            if {'hide', 'include: false'} & direc: continue
+            c.source = '' if 'echo: false' in direc else '\n'.join(l for l in c.source.splitlines() if not _DIRECTIVE.match(l))
             if not c.source: c.metadata['tags'] = ['remove_input']
             for o in c.get('outputs', []):
                 md = o.get('data', {}).get('text/markdown')

@@ -333,8 +333,9 @@ def lookup_scores(paths, # image paths to look up
     "The `col` values of `table` for `paths`, matched by full path, else by `identity/file`"
     src = str(table) if not isinstance(table, pd.DataFrame) else '<table>'
     if not isinstance(table, pd.DataFrame): table = pd.read_parquet(table) if str(table).endswith('.parquet') else pd.read_csv(table)
-    full = table.drop_duplicates('path').set_index(table.drop_duplicates('path').path.astype(str))[col]
-    keyed = pd.Series(full.values, index=[_face_key(p) for p in full.index])
+    t = table.drop_duplicates('path')
+    full = pd.Series(t[col].to_numpy(), index=t.path.astype(str))
+    keyed = pd.Series(full.to_numpy(), index=[_face_key(p) for p in full.index])
     keyed = keyed[~keyed.index.duplicated(keep=False)]
     q = [full.get(str(p), keyed.get(_face_key(p), np.nan)) for p in paths]
     bad = [str(p) for p, v in zip(paths, q) if pd.isna(v)]

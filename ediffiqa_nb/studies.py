@@ -8,12 +8,15 @@ import os
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from .core import Config, read_image, img2tensor, atomic_save, file_hash, FaceDataError
+from .fr import model_fingerprint
+from .diffiqa import lookup_scores
+from .cli import packaged_model_path
 from .data import celeba_wild, landmarks, align_face
 from .baselines import sharpness, embed, serfiq
 
 # %% auto #0
-__all__ = ['study_cache', 'study_models', 'study_subset', 'cached', 'weights_tag', 'load_regressors', 'quality_scores',
-           'cached_scores', 'diffiqa_reference', 'stored_crops']
+__all__ = ['study_cache', 'study_models', 'study_subset', 'cached', 'load_regressors', 'quality_scores', 'cached_scores',
+           'diffiqa_reference', 'stored_crops']
 
 # %% ../nbs/39_studies.ipynb #28c9e5ca
 def study_cache() -> Path:
@@ -44,22 +47,17 @@ def cached(name:str, # file name under `study_cache()` (.npy)
     v = np.asarray(fn()); atomic_save(v, f); return v
 
 # %% ../nbs/39_studies.ipynb #fa767de1
-def weights_tag(model:torch.nn.Module, n:int=8) -> str:
-    "Short hash of a module's weights (stable across re-saves of the same weights, unlike a file hash)"
-    return file_hash(*(t.detach().cpu().contiguous().numpy().tobytes() for t in model.state_dict().values()), n=n)
-
 def load_regressors(models:Path|None=None) -> dict:
     "{name: QualityModel} of the trained regressors in `models` (default `study_models()`); a note for each one missing"
     models, out = Path(models or study_models()), {}
     try: from ediffiqa_nb.distill import QualityModel
     except Exception as e: print(f'note: ediffiqa_nb.distill not importable ({type(e).__name__}): eDifFIQA/AI-KD rows left out'); return out
-    import ediffiqa_nb
-    shipped = Path(ediffiqa_nb.__file__).parent/'assets'/'ediffiqa_t_sface.pt'
+    shipped = packaged_model_path()
     for name, pat in [('ediffiqa_t', 'ediffiqa_t_sface.pt'), ('diffiqa_r', 'diffiqa_r_sface.pt'), ('aikd', '*aikd*.pt')]:
         fs = sorted(models.glob(pat)) or ([shipped] if name == 'ediffiqa_t' and shipped.exists() else [])
         if not fs: print(f'note: no {pat} under {models}: {name} left out'); continue
         try:
-            out[name] = QualityModel.load(fs[0], device='cpu'); out[name].tag = weights_tag(out[name].model) if out[name].model is not None else file_hash(fs[0], n=8)   # names its cached scores
+            out[name] = QualityModel.load(fs[0], device='cpu'); out[name].tag = (model_fingerprint(out[name].model) if out[name].model is not None else file_hash(fs[0]))[:8]   # names its cached scores
             print(f"{name}: {fs[0].name} ({out[name].tag}), labels: {out[name].meta.get('labels', '?')}")
         except Exception as e: print(f'note: {fs[0].name} did not load ({e}): {name} left out')
     return out
@@ -102,7 +100,6 @@ def diffiqa_reference(df:pd.DataFrame, models:Path|None=None) -> np.ndarray|None
     "Precomputed DifFIQA scores (`diffiqa_celeba.parquet`) of `df`'s images; None when missing or incomplete"
     f = Path(models or study_models())/'diffiqa_celeba.parquet'
     if not f.exists(): print(f'note: {f} missing: DifFIQA left out'); return None
-    from ediffiqa_nb.diffiqa import lookup_scores
     try: return lookup_scores(df.path.tolist(), f)   # matched by path or identity/file: the table travels between machines
     except FaceDataError as e: print(f'note: {e}: DifFIQA left out'); return None
 
