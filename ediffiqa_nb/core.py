@@ -61,27 +61,47 @@ def torch_rng(seed:int=0, device='cpu') -> torch.Generator:
 ImageSource = Union[str, Path, bytes, Image.Image, np.ndarray]
 
 def _np_to_rgb(a:np.ndarray, src) -> np.ndarray:
-    "Check an array image and convert it to RGB uint8 HWC"
+    "Check one array image (HW or HWC; uint8 0..255, uint16 0..65535, or float in [0, 1]) and convert it to RGB uint8 HWC"
+    a = np.asarray(a)
     if a.size == 0: raise FaceDataError(src, 'empty image')
-    if a.dtype != np.uint8:
-        if np.issubdtype(a.dtype, np.floating):
-            if not np.isfinite(a).all(): raise FaceDataError(src, 'image contains NaN or inf')
-            a = np.clip(a*255 if a.max() <= 1.0 else a, 0, 255).round().astype(np.uint8)
-        else: a = np.clip(a, 0, 255).astype(np.uint8)
-    if a.ndim == 2: a = np.repeat(a[..., None], 3, axis=2)
-    if a.ndim != 3 or a.shape[2] not in (1, 3, 4): raise FaceDataError(src, f'unsupported image shape {a.shape}')
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)):
+        raise FaceDataError(src, f'unsupported image shape {a.shape}: expected (H,W), (H,W,3) or (H,W,4); a batch goes to img2tensor')
+    if a.dtype == np.bool_: raise FaceDataError(src, 'boolean image: pass uint8 (0..255) or float in [0, 1]')
+    if np.issubdtype(a.dtype, np.floating):
+        if not np.isfinite(a).all(): raise FaceDataError(src, 'image contains NaN or inf')
+        lo, hi = float(a.min()), float(a.max())
+        if lo < 0 or hi > 1: raise FaceDataError(src, f'float image values must lie in [0, 1] (got {lo:.4g}..{hi:.4g}): divide 0..255 data by 255 or pass uint8')
+        a = (a.astype(np.float64)*255).round().astype(np.uint8)
+    elif a.dtype == np.uint16: a = (a >> 8).astype(np.uint8)   # 16-bit: keep the high byte
+    elif a.dtype != np.uint8:
+        if a.min() < 0 or a.max() > 255: raise FaceDataError(src, f'{a.dtype} image values must lie in 0..255 (got {a.min()}..{a.max()}): pass uint8, uint16 or float in [0, 1]')
+        a = a.astype(np.uint8)
+    if a.ndim == 2: a = a[..., None]
     if a.shape[2] == 1: a = np.repeat(a, 3, axis=2)
     if a.shape[2] == 4: a = a[..., :3]
     return np.ascontiguousarray(a)
 
 def _pil_to_rgb(im:Image.Image) -> np.ndarray:
-    "PIL image -> RGB uint8 array, EXIF orientation applied, alpha composited on black"
+    "PIL image -> RGB uint8 array, EXIF orientation applied, alpha composited on black, 16-bit scaled to 8-bit"
     im = ImageOps.exif_transpose(im)
+    if im.mode in ('I;16', 'I;16L', 'I;16B', 'I;16N'): return _np_to_rgb(np.asarray(im).astype(np.uint16), '<image>')
+    if im.mode == 'I':
+        a = np.asarray(im)
+        return _np_to_rgb((a.clip(0, 65535) >> 8).astype(np.uint8) if a.max() > 255 else a.clip(0, 255).astype(np.uint8), '<image>')
+    if im.mode == 'F': return _np_to_rgb(np.asarray(im).clip(0, 255).astype(np.uint8), '<image>')
     if im.mode in ('RGBA', 'LA') or (im.mode == 'P' and 'transparency' in im.info):
         im = im.convert('RGBA'); bg = Image.new('RGBA', im.size, (0, 0, 0, 255)); im = Image.alpha_composite(bg, im)
     return np.asarray(im.convert('RGB'))
 
-def read_image(src:ImageSource, # path, encoded bytes, PIL image or numpy array (HW, HWC; RGB order)
+def _reduce(im:Image.Image, max_side:int|None) -> Image.Image:
+    "Shrink a large image while decoding (JPEG draft) and after (thumbnail) so that its longer side is at most `max_side`"
+    if not max_side or max(im.size) <= max_side: return im
+    im.draft(im.mode if im.mode in ('RGB', 'L') else 'RGB', (max_side, max_side))   # JPEG: decode at 1/2, 1/4 or 1/8 scale
+    im.thumbnail((max_side, max_side), Image.BILINEAR)
+    return im
+
+def read_image(src:ImageSource, # path, encoded bytes, PIL image or numpy array (HW, HWC; RGB order; uint8, uint16 or float in [0, 1])
+               max_side:int|None=None, # shrink files larger than this while decoding (huge photos without gigabytes of memory)
               ) -> np.ndarray:
     "Read `src` as an RGB uint8 `(H, W, 3)` array; `FaceDataError` naming the file if it cannot"
     if isinstance(src, np.ndarray): return _np_to_rgb(src, '<array>')
@@ -91,21 +111,35 @@ def read_image(src:ImageSource, # path, encoded bytes, PIL image or numpy array 
         name, fobj = '<bytes>', io.BytesIO(src)
     else:
         name = str(src); p = Path(src)
-        if not p.exists(): raise FaceDataError(name, 'file not found')
+        if not p.exists(): raise FaceDataError(name, 'file not found (broken symbolic link)' if p.is_symlink() else 'file not found')
         if p.is_dir(): raise FaceDataError(name, 'is a directory, not an image')
         if p.stat().st_size == 0: raise FaceDataError(name, 'empty file (0 bytes)')
         fobj = p
+    import warnings
     try:
-        with Image.open(fobj) as im: return _pil_to_rgb(im)
-    except FaceDataError: raise
-    except Exception as ex: raise FaceDataError(name, f'unreadable image ({type(ex).__name__}: {ex})') from None
+        with warnings.catch_warnings():
+            if max_side: warnings.simplefilter('ignore', Image.DecompressionBombWarning)   # it is shrunk right away
+            with Image.open(fobj) as im:
+                return _pil_to_rgb(_reduce(im, max_side))
+    except FaceDataError as e: raise FaceDataError(name, e.problem) from None
+    except Image.DecompressionBombError as ex: raise FaceDataError(name, f'image too large to decode safely ({ex}); pass max_side') from None
+    except Exception as ex:
+        msg = f'{type(ex).__name__}: {ex}'
+        if 'truncated' in msg.lower() or isinstance(ex, EOFError): raise FaceDataError(name, f'truncated image file ({msg})') from None
+        raise FaceDataError(name, f'unreadable image, not a valid image file ({msg})') from None
+
 
 # %% ../nbs/00_core.ipynb #118af0c2
-def img2tensor(img:np.ndarray|list, # uint8 `(H,W,3)`, or `(N,H,W,3)`, or a list of equal-size images
+def img2tensor(img:np.ndarray|list, # one image `(H,W)`/`(H,W,3)`, a batch `(N,H,W,3)`, or a list of equal-size images (see `read_image`)
               ) -> torch.Tensor:
-    "uint8 HWC image(s) -> float32 CHW tensor(s) in [-1, 1]"
-    a = np.stack(img) if isinstance(img, (list, tuple)) else np.asarray(img)
-    if a.dtype != np.uint8: raise TypeError(f'img2tensor expects uint8 images, got {a.dtype}')
+    "Image(s) -> float32 CHW tensor(s) in [-1, 1]; uint8 0..255 as is, other dtypes through `read_image`'s contract"
+    if isinstance(img, (list, tuple)): a = np.stack([x if isinstance(x, np.ndarray) and x.dtype == np.uint8 and x.ndim == 3 else read_image(x) for x in img])
+    else:
+        a = np.asarray(img)
+        if a.ndim == 4:
+            if a.shape[-1] not in (1, 3, 4): raise FaceDataError('<batch>', f'expected a batch (N,H,W,3) of HWC images, got {a.shape}')
+            if a.dtype != np.uint8 or a.shape[-1] != 3: a = np.stack([_np_to_rgb(x, f'<batch item {i}>') for i, x in enumerate(a)])
+        elif a.dtype != np.uint8 or a.ndim != 3 or a.shape[-1] != 3: a = _np_to_rgb(a, '<array>')
     t = torch.from_numpy(a.astype(np.float32)).div_(127.5).sub_(1.0)   # a fresh copy: read-only inputs are fine
     return t.permute(2, 0, 1).contiguous() if t.ndim == 3 else t.permute(0, 3, 1, 2).contiguous()
 
@@ -114,6 +148,7 @@ def tensor2img(t:torch.Tensor, # `(3,H,W)` or `(N,3,H,W)` in [-1, 1]
     "float CHW tensor(s) in [-1, 1] -> uint8 HWC image(s), rounded and clipped"
     t = t.detach().float().cpu().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
     return (t.permute(1, 2, 0) if t.ndim == 3 else t.permute(0, 2, 3, 1)).numpy()
+
 
 # %% ../nbs/00_core.ipynb #81f135d2
 def _umask() -> int:
