@@ -2,11 +2,12 @@
 import numpy as np, pandas as pd, pytest, torch
 import torch.nn as nn, torch.nn.functional as F
 from PIL import Image
-from ediffiqa_nb.diffiqa import diffiqa_scores, score_dataset, merge_parts, ddim_reverse, default_pairs, TERMS, _parts_dir
+from ediffiqa_nb.diffiqa import diffiqa_scores, score_dataset, ddim_reverse, default_pairs, TERMS
+from ediffiqa_nb.batch import state_dir
+from ediffiqa_nb.diffusion import Diffusion
 from ediffiqa_nb.core import torch_rng
 
 torch.set_num_threads(1)
-Diffusion = pytest.importorskip('ediffiqa_nb.diffusion').Diffusion
 
 
 class TinyDenoiser(nn.Module):
@@ -81,11 +82,22 @@ def test_runner_interrupt_resume(models, faces, tmp_path):
     assert list(full.columns) == ['path', 'identity', 'score', *TERMS] and list(full.path) == faces
     with pytest.raises(KeyboardInterrupt): score_dataset(faces, ddpm, Crash(fr, 8), out=tmp_path/'r.parquet', **kw)  # 3 FR calls/image
     assert not (tmp_path/'r.parquet').exists()
-    assert len(list(_parts_dir(tmp_path/'r.parquet').glob('part-*.parquet'))) == 1
+    assert len(list(state_dir(tmp_path/'r.parquet').glob('run-*/part-*.pkl'))) == 1
     again = score_dataset(faces, ddpm, fr, out=tmp_path/'r.parquet', **kw)
     pd.testing.assert_frame_equal(again, full)
-    assert not again.path.duplicated().any()
-    # two ranks, then an explicit merge
-    for r in (0, 1): score_dataset(faces, ddpm, fr, out=tmp_path/'m.parquet', rank=r, world_size=2, cleanup=False, **kw)
-    pd.testing.assert_frame_equal(merge_parts(tmp_path/'m.parquet'), full)
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path/'m.parquet'), full)
+    assert (tmp_path/'r.parquet').read_bytes() == (tmp_path/'full.parquet').read_bytes()
+    # two ranks, one after the other: the second to finish merges, the first returns None
+    assert score_dataset(faces, ddpm, fr, out=tmp_path/'m.parquet', rank=1, world_size=2, **kw) is None
+    pd.testing.assert_frame_equal(score_dataset(faces, ddpm, fr, out=tmp_path/'m.parquet', rank=0, world_size=2, **kw), full)
+    assert (tmp_path/'m.parquet').read_bytes() == (tmp_path/'full.parquet').read_bytes()
+
+
+def test_runner_records_bad_faces(models, faces, tmp_path):
+    "A face that cannot be read is a recorded failure, not a crash; the others are scored exactly as without it"
+    ddpm, fr = models
+    bad = tmp_path/'p0'/'bad.jpg'; bad.parent.mkdir(); bad.write_text('not an image')
+    res = score_dataset(faces + [str(bad)], ddpm, fr, out=tmp_path/'b.parquet', n=1, device='cpu', progress=False, shard_size=3)
+    ref = score_dataset(faces, ddpm, fr, out=tmp_path/'ref.parquet', n=1, device='cpu', progress=False, shard_size=5)
+    pd.testing.assert_frame_equal(res, ref)
+    f = pd.read_csv(tmp_path/'b.failed.csv')
+    assert f.path.tolist() == [str(bad)] and 'not a valid image file' in f.reason[0]
