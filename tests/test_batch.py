@@ -139,3 +139,36 @@ def test_stale_merge_lock_of_a_killed_merge(tmp_path):
     (rd/'merge.lock').write_text('otherhost 1')   # a lock left behind
     r = run_batch(paths, load, sq, out=tmp_path/'o.csv', shard_size=2)
     assert r.merged and pd.read_csv(tmp_path/'o.csv').sq.tolist() == [i*i for i in range(6)]
+
+
+DIST_JOB = textwrap.dedent('''
+    import sys, json, torch.distributed as dist
+    from pathlib import Path
+    from ediffiqa_nb.batch import run_batch
+    def load(row): return int(Path(row['path']).read_text())
+    def process(xs, rows): return [{'sq': x*x} for x in xs]
+    if __name__ == '__main__':
+        dist.init_process_group('gloo')
+        d = Path(sys.argv[1]); paths = [str(d/f'{i}.txt') for i in range(30)]
+        r = run_batch(paths, load, process, out=d/'dist.csv', shard_size=4, batch_size=2)
+        print(json.dumps(dict(merged=r.merged, rank=dist.get_rank())))
+        dist.destroy_process_group()
+''')
+
+
+def test_torchrun_style_process_group(tmp_path):
+    "Two CPU processes with a gloo process group (as under torchrun): rank 0 merges after a barrier, the result equals one process's"
+    import socket
+    for i in range(30): (tmp_path/f'{i}.txt').write_text(str(i))
+    (tmp_path/'job.py').write_text(DIST_JOB)
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    env = {**ENV, 'WORLD_SIZE': '2', 'LOCAL_WORLD_SIZE': '2', 'MASTER_ADDR': '127.0.0.1', 'MASTER_PORT': str(port)}
+    ps = [subprocess.Popen([sys.executable, tmp_path/'job.py', tmp_path], env={**env, 'RANK': str(r), 'LOCAL_RANK': str(r)},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in (0, 1)]
+    res = [p.communicate(timeout=180) for p in ps]
+    assert all(p.returncode == 0 for p in ps), res
+    import json
+    got = sorted((json.loads(o.strip().splitlines()[-1])['rank'], json.loads(o.strip().splitlines()[-1])['merged']) for o, _ in res)
+    assert got == [(0, True), (1, False)]
+    assert pd.read_csv(tmp_path/'dist.csv').sq.tolist() == [i*i for i in range(30)]
+    assert list(state_dir(tmp_path/'dist.csv').glob('run-*')) == []
