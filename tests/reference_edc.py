@@ -1,7 +1,7 @@
 """A literal, slow transcription of the reference EDC code, kept only to cross-check `ediffiqa_nb.metrics`.
 
-Source: Schlett et al., https://github.com/dasec/quality-assessment-evaluation `edc.py` (commit 2a66097), the EDC code
-also shipped in their `fiqat` toolkit: `compute_edc`, `compute_edc_pauc` and `compute_edc_area_under_theoretical_best`.
+Source: Schlett et al., https://github.com/dasec/quality-assessment-evaluation `edc.py` (commit 2a66097; their related
+`fiqat` toolkit was not available to check): `compute_edc`, `compute_edc_pauc` and `compute_edc_area_under_theoretical_best`.
 Transcribed as plain python loops with the same conventions, not imported, so that the check stays independent of
 our vectorised code:
 - input: a list of sample pairs `{'samples': ({'quality_score': q1}, {'quality_score': q2}), 'similarity_score': s}`;
