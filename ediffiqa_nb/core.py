@@ -240,5 +240,9 @@ def shared_data(sub:str='', # e.g. 'celeba-wild'
     return p
 
 def skip_msg(sub:str='') -> str:
-    "The message printed when a test is skipped because shared data is missing"
-    return f"SKIPPED: shared face data {sub or 'shared/data'} not found (set $EDIFFIQA_DATA to run these tests)"
+    "The message printed when a test is skipped because shared data is missing; the skip is logged to `$EDIFFIQA_SKIP_LOG`"
+    what = sub or 'shared/data'
+    log = os.environ.get('EDIFFIQA_SKIP_LOG')   # set by `devtools.ediffiqa_test`: every skip is counted, never a pass
+    if log:
+        with open(log, 'a') as f: f.write(what + '\n')
+    return f"SKIPPED: shared face data {what} not found (set $EDIFFIQA_DATA to run these tests)"

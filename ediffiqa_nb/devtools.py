@@ -10,8 +10,8 @@ from fastcore.script import call_parse
 from fastcore.parallel import parallel
 
 # %% auto #0
-__all__ = ['nb2md', 'ediffiqa_readme', 'count_line', 'pytest_counts', 'run_nb_tests', 'ediffiqa_test', 'execute_nb',
-           'ediffiqa_run_nb', 'proc_docs', 'html_docs', 'ediffiqa_docs']
+__all__ = ['DATA_SKIP', 'nb2md', 'ediffiqa_readme', 'count_line', 'pytest_counts', 'pytest_data_skips', 'run_nb_tests',
+           'ediffiqa_test', 'execute_nb', 'ediffiqa_run_nb', 'proc_docs', 'html_docs', 'ediffiqa_docs']
 
 # %% ../nbs/99_devtools.ipynb #7d3ccc2a
 _DIRECTIVE = re.compile(r'^\s*#\s*\|')
@@ -77,41 +77,67 @@ def pytest_counts(junit_xml:str|Path) -> tuple[int,int,int]:
     failed, skipped = tot('failures') + tot('errors'), tot('skipped')
     return tot('tests') - failed - skipped, failed, skipped
 
-# %% ../nbs/99_devtools.ipynb #e4cf83e6
-def _test_one(fn, skip_flags, force_flags):
-    from nbdev.test import test_nb
-    return test_nb(fn, skip_flags=skip_flags, force_flags=force_flags, showerr=True)
+DATA_SKIP = 'shared face data'   # words of `core.skip_msg`: the test was skipped because the shared data is absent
 
-def run_nb_tests(flags:str='', path:str=None, n_workers:int=None) -> list[tuple[str,bool,float]]:
-    "Run the notebook tests like `nbdev_test`; a (name, passed, seconds) row per notebook"
+def pytest_data_skips(junit_xml:str|Path) -> int:
+    "Number of pytest tests in a junit xml report that skipped for want of the shared data (`core.skip_msg`)"
+    import xml.etree.ElementTree as ET
+    if not Path(junit_xml).exists(): return 0
+    return sum(DATA_SKIP in (k.get('message') or '') for k in ET.parse(junit_xml).getroot().iter('skipped'))
+
+# %% ../nbs/99_devtools.ipynb #fda98699
+def _test_one(fn, skip_flags, force_flags, log_dir):
+    "Test one notebook like `nbdev_test`; returns (passed, seconds, [dataset of each `skip_msg` call])"
+    from nbdev.test import test_nb
+    log = Path(log_dir)/f'{Path(fn).name}.skips'; log.unlink(missing_ok=True)
+    old = os.environ.get('EDIFFIQA_SKIP_LOG'); os.environ['EDIFFIQA_SKIP_LOG'] = str(log)
+    try: ok, t = test_nb(fn, skip_flags=skip_flags, force_flags=force_flags, showerr=True)
+    finally:
+        if old is None: os.environ.pop('EDIFFIQA_SKIP_LOG', None)
+        else: os.environ['EDIFFIQA_SKIP_LOG'] = old
+    return ok, t, (log.read_text().splitlines() if log.exists() else [])
+
+def run_nb_tests(flags:str='', path:str=None, n_workers:int=None) -> list[tuple[str,bool,float,list]]:
+    "Run the notebook tests like `nbdev_test`; a (name, passed, seconds, skipped datasets) row per notebook"
     from nbdev.config import get_config
     from nbdev.doclinks import nbglob
     cfg = get_config()
     files = sorted(Path(f).absolute() for f in nbglob(path, as_path=True))
     if not files: return []
     if n_workers is None: n_workers = min(os.cpu_count() or 1, 4)
-    res = parallel(_test_one, files, skip_flags=cfg.tst_flags.split(), force_flags=flags.split(),
+    res = parallel(_test_one, files, skip_flags=cfg.tst_flags.split(), force_flags=flags.split(), log_dir=tempfile.mkdtemp(),
                    n_workers=n_workers if len(files) > 1 else 0, pause=0.01)
-    return [(f.name, ok, t) for f, (ok, t) in zip(files, res)]
+    return [(f.name, ok, t, sk) for f, (ok, t, sk) in zip(files, res)]
 
+# %% ../nbs/99_devtools.ipynb #fbe9ee59
 @call_parse
 def ediffiqa_test(flags:str='', # test flags to run that are normally skipped, e.g. "slow" or "slow cuda"
                   path:str=None, # one notebook or glob (default: all of nbs/)
                   n_workers:int=None, # parallel notebook workers
                   no_pytest:bool=False, # skip the tests/ folder
-                  summary:str=None, # also write {"passed":..,"failed":..} to this json file
+                  summary:str=None, # also write {"passed", "failed", "skipped", "data_skipped", "skips"} to this json file
+                  require_data:bool=False, # a test skipped for want of the shared data is a failure (CI, when ../shared/data exists)
                  ):
-    "Run notebook tests and tests/ with pytest; print `N passed, N failed`; exit 1 on failure or if nothing ran"
+    "Run notebook tests and tests/ with pytest; print `N passed, N failed, N skipped`; exit 1 on failure or if nothing ran"
     root = _repo_root(); os.chdir(root)
     t0 = time.time(); rows = run_nb_tests(flags, path, n_workers)
-    for name, ok, t in rows: print(f"{'PASS' if ok else 'FAIL'}  {name}  ({t:.1f}s)")
-    passed, failed, skipped = sum(ok for _,ok,_ in rows), sum(not ok for _,ok,_ in rows), 0
+    for name, ok, t, sk in rows:
+        print(f"{'PASS' if ok else 'FAIL'}  {name}  ({t:.1f}s)" + (f"  {len(sk)} skipped: no {', '.join(sorted(set(sk)))}" if sk else ''))
+    passed, failed = sum(r[1] for r in rows), sum(not r[1] for r in rows)
+    skipped = data_skipped = sum(len(r[3]) for r in rows)
+    skips = {r[0]: len(r[3]) for r in rows if r[3]}
     if not no_pytest and (root/'tests').exists():
         xml = Path(tempfile.mkdtemp())/'pytest.xml'
-        subprocess.run([sys.executable, '-m', 'pytest', '-q', 'tests', f'--junitxml={xml}', '-p', 'no:cacheprovider'], cwd=root)
-        p, f, s = pytest_counts(xml); passed += p; failed += f; skipped += s
-    print(f"notebooks: {len(rows)} in {time.time()-t0:.0f}s")
-    if summary: Path(summary).write_text(json.dumps(dict(passed=passed, failed=failed, skipped=skipped)))
+        env = {k: v for k, v in os.environ.items() if k != 'EDIFFIQA_SKIP_LOG'}   # pytest skips are read from its report
+        subprocess.run([sys.executable, '-m', 'pytest', '-q', '-rs', 'tests', f'--junitxml={xml}', '-p', 'no:cacheprovider'], cwd=root, env=env)
+        p, f, s = pytest_counts(xml); ds = pytest_data_skips(xml)
+        passed += p; failed += f; skipped += s; data_skipped += ds
+        if s: skips['tests/'] = s
+    print(f"notebooks: {len(rows)} in {time.time()-t0:.0f}s; data tests skipped: {data_skipped}" + (f" ({skips})" if skips else ''))
+    if require_data and data_skipped:
+        print(f"FAIL  {data_skipped} data tests skipped although the shared data is required (--require_data)"); failed += 1
+    if summary: Path(summary).write_text(json.dumps(dict(passed=passed, failed=failed, skipped=skipped,
+                                                         data_skipped=data_skipped, skips=skips)))
     print(count_line(passed, failed, skipped))
     if failed or passed == 0: sys.exit(1)
 

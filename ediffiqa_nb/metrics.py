@@ -5,14 +5,16 @@
 # %% ../nbs/04_metrics.ipynb #ebbf3869
 from __future__ import annotations
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Callable
 import numpy as np
 import pandas as pd
 from .core import FaceDataError
 
 # %% auto #0
-__all__ = ['fmr_threshold', 'EDCCurve', 'pair_quality', 'edc', 'PAUC', 'pauc', 'erc', 'exhaustive_pairs', 'pauc_table',
-           'plot_edc', 'template_embeddings', 'template_tar']
+__all__ = ['PAIR_QUALITY', 'ERROR_RULES', 'fmr_threshold', 'EDCCurve', 'pair_quality', 'is_error', 'edc_threshold', 'edc',
+           'fm_edc', 'PAUC', 'pauc', 'erc', 'exhaustive_pairs', 'pauc_table', 'plot_edc', 'template_embeddings',
+           'template_tar']
 
 # %% ../nbs/04_metrics.ipynb #bbba50fa
 def fmr_threshold(nonmated_sim, # similarities of the non-mated comparisons
@@ -32,11 +34,14 @@ def fmr_threshold(nonmated_sim, # similarities of the non-mated comparisons
 class EDCCurve:
     "An error-versus-discard curve: `fnmr[k]` holds from `discard[k]` up to `discard[k+1]`"
     discard: np.ndarray # fractions of the mated comparisons discarded, increasing, starting at 0
-    fnmr: np.ndarray # FNMR of the remaining mated comparisons at each discard fraction
+    fnmr: np.ndarray # FNMR of the remaining mated comparisons at each discard fraction (FMR for an FM-EDC)
     threshold: float # the similarity threshold used (similarity > threshold: accepted); nan for ERC (per level)
     fmr: float|None = None # the FMR the threshold was fixed at (None when given)
     n_mated: int = 0 # number of mated comparisons
     kind: str = 'edc' # 'edc' (fixed threshold, step curve) or 'erc' (threshold per level, trapezoidal)
+    error_type: str = 'FNMR' # 'FNMR' (FNM-EDC over mated pairs) or 'FMR' (FM-EDC over non-mated pairs; `fnmr` then holds FMRs)
+    error_rule: str = 'le' # 'le': accepted when similarity > threshold (ours); 'lt': when >= (the reference code)
+    start_error: float|None = None # the starting error the threshold was taken from (None otherwise)
     @property
     def fnmr0(self) -> float: return float(self.fnmr[0])
     def at(self, x) -> np.ndarray:
@@ -44,8 +49,8 @@ class EDCCurve:
         i = np.searchsorted(self.discard, np.asarray(x, dtype=np.float64), side='right') - 1
         return self.fnmr[np.clip(i, 0, len(self.fnmr)-1)]
     def __repr__(self):
-        return (f"EDCCurve(kind={self.kind!r}, n_mated={self.n_mated}, points={len(self.discard)}, "
-                f"threshold={self.threshold:.6g}, fnmr0={self.fnmr0:.4g})")
+        return (f"EDCCurve(kind={self.kind!r}, error_type={self.error_type!r}, n={self.n_mated}, points={len(self.discard)}, "
+                f"threshold={self.threshold:.6g}, error0={self.fnmr0:.4g})")
 
 # %% ../nbs/04_metrics.ipynb #bf0d9646
 def _check(a, name):
@@ -53,44 +58,118 @@ def _check(a, name):
     if not np.isfinite(a).all(): raise FaceDataError(name, 'contains NaN or inf')
     return a
 
-def pair_quality(q, # `(N,)` pair qualities, or `(N,2)` per-image qualities of each pair
-                ) -> np.ndarray:
-    "Pair quality: the min of the two image qualities (passed through when already one value per pair)"
-    q = _check(q, 'quality')
-    if q.ndim == 2 and q.shape[1] == 2: return q.min(1)
-    if q.ndim != 1: raise FaceDataError('quality', f'expected (N,) or (N,2) qualities, got shape {q.shape}')
-    return q
+PAIR_QUALITY = {'min': np.minimum, 'product': np.multiply, 'mean': lambda a, b: (a + b)/2, 'max': np.maximum}
 
+def _pair_fn(fn):
+    if fn is min or fn is max: fn = fn.__name__       # python's builtins (the reference code's default is `min`)
+    if isinstance(fn, str):
+        if fn not in PAIR_QUALITY: raise ValueError(f'pair_quality must be one of {list(PAIR_QUALITY)} or a function, got {fn!r}')
+        return PAIR_QUALITY[fn]
+    if not callable(fn): raise ValueError(f'pair_quality must be one of {list(PAIR_QUALITY)} or a function, got {fn!r}')
+    return fn
+
+def pair_quality(q, # `(N,)` pair qualities, or `(N,2)` per-image qualities of each pair
+                 fn:str|Callable='min', # 'min' (the papers'), 'product', 'mean', 'max', or f(q1, q2) mapping two `(N,)` arrays to `(N,)`
+                ) -> np.ndarray:
+    "Pair quality from the two image qualities of each pair (passed through when already one value per pair)"
+    q = _check(q, 'quality'); f = _pair_fn(fn)
+    if q.ndim == 1: return q
+    if q.ndim != 2 or q.shape[1] != 2: raise FaceDataError('quality', f'expected (N,) or (N,2) qualities, got shape {q.shape}')
+    pq = np.asarray(f(q[:, 0], q[:, 1]), dtype=np.float64)
+    if pq.shape != (len(q),):
+        raise FaceDataError('pair_quality', f'{fn!r} gave shape {pq.shape} for {len(q)} pairs: it must map two (N,) arrays to (N,)')
+    return _check(pq, 'pair quality')
+
+_pair_q = pair_quality   # `edc`'s `pair_quality` argument shadows the function
+
+# %% ../nbs/04_metrics.ipynb #126fc6ea
+ERROR_RULES = ('le', 'lt')
+
+def is_error(sim, # similarities of the comparisons
+             threshold:float, # the fixed similarity threshold
+             error_type:str='FNMR', # 'FNMR': mated comparisons, an error is a rejection; 'FMR': non-mated, an error is an acceptance
+             error_rule:str='le', # 'le': accepted when sim > threshold (ours); 'lt': accepted when sim >= threshold (reference code)
+            ) -> np.ndarray:
+    "Boolean mask of the comparisons that are errors at `threshold`"
+    if error_rule not in ERROR_RULES: raise ValueError(f"error_rule must be 'le' (ours) or 'lt' (reference), got {error_rule!r}")
+    if error_type not in ('FNMR', 'FMR'): raise ValueError(f"error_type must be 'FNMR' or 'FMR', got {error_type!r}")
+    s = np.asarray(sim, dtype=np.float64)
+    accepted = s > threshold if error_rule == 'le' else s >= threshold
+    return ~accepted if error_type == 'FNMR' else accepted
+
+# %% ../nbs/04_metrics.ipynb #70767edb
+def edc_threshold(sim, # the similarities of the curve: mated (FNMR) or non-mated (FMR)
+                  error_type:str='FNMR', # 'FNMR' or 'FMR'
+                  threshold:float|None=None, # an explicit threshold (wins over `fmr`)
+                  start_error:float|None=None, # FNMR: quantile `start_error` of `sim`; FMR: quantile `1 - start_error`
+                  nonmated_sim=None, # non-mated similarities, to fix the threshold at `fmr`
+                  fmr:float=1e-3, # false match rate for the threshold
+                  error_rule:str='le', # 'le' (ours) or 'lt' (reference): at an FMR both then make the same decisions
+                 ) -> tuple[float, float|None]:
+    "The EDC's threshold, fixed once: explicit, from a starting error, or at an FMR; returns `(threshold, fmr or None)`"
+    if error_rule not in ERROR_RULES: raise ValueError(f"error_rule must be 'le' (ours) or 'lt' (reference), got {error_rule!r}")
+    if threshold is not None and start_error is not None: raise ValueError('give threshold or start_error, not both')
+    if threshold is not None: return float(threshold), None
+    if start_error is not None:
+        if not 0 <= start_error <= 1: raise ValueError(f'start_error must be in [0, 1], got {start_error}')
+        s = _check(sim, 'sim').ravel()
+        if s.size == 0: raise FaceDataError('sim', 'no comparisons to take the starting-error quantile of')
+        return float(np.quantile(s, start_error if error_type == 'FNMR' else 1 - start_error)), None
+    if nonmated_sim is None: raise ValueError('give nonmated_sim (threshold at fmr), threshold or start_error')
+    t = fmr_threshold(nonmated_sim, fmr)
+    return (t if error_rule == 'le' else float(np.nextafter(t, np.inf))), fmr
+
+# %% ../nbs/04_metrics.ipynb #aef9efd5
 def _grid(grid) -> np.ndarray|None:
     if grid is None: return None
     if np.isscalar(grid): return np.arange(0, 1 + 1e-9, float(grid)).clip(0, 1)
     return np.asarray(grid, dtype=np.float64)
 
+def _step_curve(q, err, threshold, fmr, error_type, error_rule, start_error, grid) -> EDCCurve:
+    "The step EDC of errors `err` discarded in order of pair quality `q` (runs of equal quality together)"
+    n = len(q); order = np.argsort(q, kind='stable'); qs = q[order]
+    e = err[order]; e_tot = int(e.sum())
+    ends = np.flatnonzero(np.r_[qs[1:] != qs[:-1], True])          # last index of each run of equal quality
+    n_disc = np.r_[0, ends + 1]; e_disc = np.r_[0, np.cumsum(e)[ends]]
+    rem = n - n_disc
+    frac = np.where(rem > 0, (e_tot - e_disc) / np.maximum(rem, 1), 0.0)
+    c = EDCCurve(n_disc / n, frac, float(threshold), fmr, n, 'edc', error_type, error_rule, start_error)
+    g = _grid(grid)
+    return c if g is None else replace(c, discard=g, fnmr=c.at(g))
+
 def edc(mated_sim, # `(N,)` similarities of the mated comparisons
-        mated_q, # `(N,)` pair qualities or `(N,2)` image qualities (pair quality = min)
+        mated_q, # `(N,)` pair qualities or `(N,2)` image qualities (combined by `pair_quality`)
         nonmated_sim=None, # similarities of non-mated comparisons, to fix the threshold at `fmr`
         fmr:float=1e-3, # false match rate for the threshold
-        threshold:float|None=None, # use this threshold instead (similarity > threshold: accepted)
+        threshold:float|None=None, # use this threshold instead
         grid=None, # None: exact step points; a step (0.05) or array: the step curve sampled there
+        pair_quality:str|Callable='min', # how two image qualities make a pair quality ('min', 'product', 'mean', 'max', a function)
+        start_error:float|None=None, # threshold = this quantile of the mated scores instead (the reference code's starting error)
+        error_rule:str='le', # 'le': a mated pair with sim <= threshold is an error (ours); 'lt': sim < threshold (reference)
        ) -> EDCCurve:
     "Error-versus-discard characteristic (FNMR over the remaining mated pairs, threshold fixed once)"
-    s = _check(mated_sim, 'mated_sim').ravel(); q = pair_quality(mated_q)
+    s = _check(mated_sim, 'mated_sim').ravel(); q = _pair_q(mated_q, pair_quality)
     if len(q) != len(s): raise FaceDataError('mated_q', f'{len(q)} qualities for {len(s)} mated comparisons')
     if len(s) == 0: raise FaceDataError('mated_sim', 'no mated comparisons')
-    if threshold is None:
-        if nonmated_sim is None: raise ValueError('give nonmated_sim (threshold at fmr) or threshold')
-        threshold = fmr_threshold(nonmated_sim, fmr)
-    else: fmr = None
-    n = len(s); order = np.argsort(q, kind='stable'); qs = q[order]
-    err = s[order] <= threshold; e_tot = int(err.sum())
-    ends = np.flatnonzero(np.r_[qs[1:] != qs[:-1], True])          # last index of each run of equal quality
-    n_disc = np.r_[0, ends + 1]; e_disc = np.r_[0, np.cumsum(err)[ends]]
-    rem = n - n_disc
-    fnmr = np.where(rem > 0, (e_tot - e_disc) / np.maximum(rem, 1), 0.0)
-    c = EDCCurve(n_disc / n, fnmr, float(threshold), fmr, n, 'edc')
-    g = _grid(grid)
-    if g is not None: c = EDCCurve(g, c.at(g), c.threshold, fmr, n, 'edc')
-    return c
+    t, fmr = edc_threshold(s, 'FNMR', threshold, start_error, nonmated_sim, fmr, error_rule)
+    return _step_curve(q, is_error(s, t, 'FNMR', error_rule), t, fmr, 'FNMR', error_rule, start_error, grid)
+
+# %% ../nbs/04_metrics.ipynb #ecf7e479
+def fm_edc(nonmated_sim, # `(M,)` similarities of the non-mated comparisons
+           nonmated_q, # `(M,)` pair qualities or `(M,2)` image qualities
+           fmr:float=1e-3, # threshold at this FMR of `nonmated_sim`
+           threshold:float|None=None, # use this threshold instead
+           grid=None, # None: exact step points; a step (0.05) or array: the step curve sampled there
+           pair_quality:str|Callable='min', # 'min', 'product', 'mean', 'max' or a function of the two image qualities
+           start_error:float|None=None, # threshold = the `1 - start_error` quantile of `nonmated_sim` instead
+           error_rule:str='le', # 'le': a non-mated pair with sim > threshold is an error (ours); 'lt': sim >= threshold (reference)
+          ) -> EDCCurve:
+    "FM-EDC: FMR of the remaining non-mated comparisons versus the fraction of them discarded (threshold fixed once)"
+    s = _check(nonmated_sim, 'nonmated_sim').ravel(); q = _pair_q(nonmated_q, pair_quality)
+    if len(q) != len(s): raise FaceDataError('nonmated_q', f'{len(q)} qualities for {len(s)} non-mated comparisons')
+    if len(s) == 0: raise FaceDataError('nonmated_sim', 'no non-mated comparisons')
+    t, fmr = edc_threshold(s, 'FMR', threshold, start_error, s, fmr, error_rule)
+    return _step_curve(q, is_error(s, t, 'FMR', error_rule), t, fmr, 'FMR', error_rule, start_error, grid)
 
 # %% ../nbs/04_metrics.ipynb #bfec5668
 @dataclass(frozen=True)
@@ -172,20 +251,30 @@ def pauc_table(qualities:dict, # {method: (n_images,) qualities}
                pairs, # `(P,2)` image indices, or a DataFrame with columns i, j, mated (and sim)
                sims=None, # `(P,)` similarity of each pair
                mated=None, # `(P,)` bool, True for mated pairs
-               fmr:float=1e-3, # FMR at which the threshold is fixed
+               fmr:float=1e-3, # FMR at which the threshold is fixed (from the non-mated pairs)
                limits=(0.2, 0.3), # discard limits
                dataset:str='', # dataset name for the table
                fr_model:str='', # FR model name for the table
                grid=None, # None (exact) or 0.05 (the authors' grid)
                return_curves:bool=False, # also return {method: EDCCurve}
+               pair_quality:str|Callable='min', # 'min' (papers), 'product', 'mean', 'max' or a function of two arrays
+               threshold:float|None=None, # an explicit threshold instead of the one at `fmr`
+               start_error:float|None=None, # threshold from this starting error instead (quantile of the mated scores)
+               error_rule:str='le', # 'le': accepted when sim > threshold (ours); 'lt': when sim >= threshold (reference code)
+               error_type:str='FNMR', # 'FNMR': FNM-EDC over the mated pairs; 'FMR': FM-EDC over the non-mated pairs
               ):
     "Tidy table (dataset, fr_model, method, limit, pauc, pauc_raw, pauc_minus_best) of EDC pAUCs"
     pairs, mated, sims = _pairs_arrays(pairs, mated, sims)
-    t = fmr_threshold(sims[~mated], fmr); pm = pairs[mated]; rows, curves = [], {}
+    if error_type not in ('FNMR', 'FMR'): raise ValueError(f"error_type must be 'FNMR' or 'FMR', got {error_type!r}")
+    sel = mated if error_type == 'FNMR' else ~mated
+    t, f = edc_threshold(sims[sel], error_type, threshold, start_error, sims[~mated], fmr, error_rule)
+    curve_fn = edc if error_type == 'FNMR' else fm_edc
+    ps = pairs[sel]; rows, curves = [], {}
     for name, q in qualities.items():
         q = _check(q, f'quality[{name}]').ravel()
-        if pm.size and pm.max() >= len(q): raise FaceDataError(f'quality[{name}]', f'{len(q)} qualities, pair index {pm.max()}')
-        c = edc(sims[mated], q[pm], threshold=t); c.fmr = fmr; curves[name] = c
+        if ps.size and ps.max() >= len(q): raise FaceDataError(f'quality[{name}]', f'{len(q)} qualities, pair index {ps.max()}')
+        c = curve_fn(sims[sel], q[ps], threshold=t, pair_quality=pair_quality, error_rule=error_rule)
+        c.fmr, c.start_error = f, start_error; curves[name] = c
         for L in limits:
             p = pauc(c, L, grid=grid)
             rows.append(dict(dataset=dataset, fr_model=fr_model, method=name, limit=L,
@@ -193,7 +282,7 @@ def pauc_table(qualities:dict, # {method: (n_images,) qualities}
     df = pd.DataFrame(rows, columns=['dataset', 'fr_model', 'method', 'limit', 'pauc', 'pauc_raw', 'pauc_minus_best'])
     return (df, curves) if return_curves else df
 
-# %% ../nbs/04_metrics.ipynb #eb02eac9
+# %% ../nbs/04_metrics.ipynb #a5631177
 def plot_edc(curves:dict, # {method: EDCCurve}
              ax=None, # matplotlib axis (a new figure when None)
              limit:float|None=0.3, # x range [0, limit] and pAUC@limit in the legend; None: the whole curve
@@ -210,7 +299,8 @@ def plot_edc(curves:dict, # {method: EDCCurve}
             keep = x <= limit; x, f = np.r_[x[keep], limit], np.r_[f[keep], c.at(limit) if c.kind == 'edc' else np.interp(limit, c.discard, c.fnmr)]
         if c.kind == 'edc': ax.step(x, f, where='post', label=lab)
         else: ax.plot(x, f, label=lab)
-    ax.set_xlabel('fraction of comparisons discarded'); ax.set_ylabel('FNMR')
+    ax.set_xlabel('fraction of comparisons discarded')
+    ax.set_ylabel('/'.join(sorted({getattr(c, 'error_type', 'FNMR') for c in curves.values()})))
     if limit is not None: ax.set_xlim(0, limit)
     ax.set_ylim(bottom=0); ax.grid(alpha=0.3)
     ax.legend(fontsize=8, title='pAUC' if limit is not None else None, title_fontsize=8)

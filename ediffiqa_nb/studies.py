@@ -12,7 +12,8 @@ from .fr import model_fingerprint
 from .diffiqa import lookup_scores
 from .cli import packaged_model_path
 from .data import celeba_wild, landmarks, align_face
-from .baselines import sharpness, embed, serfiq
+from .baselines import sharpness, embed, serfiq, faceqan
+from .distill import QualityModel
 
 # %% auto #0
 __all__ = ['study_cache', 'study_models', 'study_subset', 'cached', 'load_regressors', 'quality_scores', 'cached_scores',
@@ -50,8 +51,6 @@ def cached(name:str, # file name under `study_cache()` (.npy)
 def load_regressors(models:Path|None=None) -> dict:
     "{name: QualityModel} of the trained regressors in `models` (default `study_models()`); a note for each one missing"
     models, out = Path(models or study_models()), {}
-    try: from ediffiqa_nb.distill import QualityModel
-    except Exception as e: print(f'note: ediffiqa_nb.distill not importable ({type(e).__name__}): eDifFIQA/AI-KD rows left out'); return out
     shipped = packaged_model_path()
     for name, pat in [('ediffiqa_t', 'ediffiqa_t_sface.pt'), ('diffiqa_r', 'diffiqa_r_sface.pt'), ('aikd', '*aikd*.pt')]:
         fs = sorted(models.glob(pat)) or ([shipped] if name == 'ediffiqa_t' and shipped.exists() else [])
@@ -65,8 +64,9 @@ def load_regressors(models:Path|None=None) -> dict:
 def quality_scores(crops:np.ndarray, # aligned uint8 (N,112,112,3) crops
                    fr, # FR model giving the embeddings
                    regressors:dict, # {name: QualityModel}
-                   methods=None, # default: sharpness, embedding_norm, flip, serfiq and every regressor
-                   serfiq_m:int=5) -> dict:
+                   methods=None, # default: sharpness, embedding_norm, flip, serfiq and every regressor ('faceqan' on request)
+                   serfiq_m:int=100, # SER-FIQ passes (the paper's m = 100)
+                  ) -> dict:
     "{method: (N,) qualities} of aligned uint8 crops"
     methods = methods or ['sharpness', 'embedding_norm', 'flip', 'serfiq', *regressors]
     x = img2tensor(crops); out = {}
@@ -76,16 +76,18 @@ def quality_scores(crops:np.ndarray, # aligned uint8 (N,112,112,3) crops
         if 'embedding_norm' in methods: out['embedding_norm'] = e.norm(dim=1).double().numpy()
         if 'flip' in methods: out['flip'] = torch.nn.functional.cosine_similarity(e, embed(x.flip(-1), fr)).double().numpy()
     if 'serfiq' in methods: out['serfiq'] = serfiq(x, fr, m=serfiq_m, seed=0)
+    if 'faceqan' in methods: out['faceqan'] = faceqan(x, fr, seed=0, sym=out.get('flip'))   # published k=10, l=5: slow on CPU
     for n, qm in regressors.items():
         if n in methods: out[n] = np.asarray(qm.score_tensor(x), np.float64).ravel()
     return out
 
 def cached_scores(key:str, # names the image list (e.g. a `file_hash` of the paths)
                   variant:str, # names the crops (e.g. 'stored', 'jitter3', 'retinaface')
-                  crops, fr, regs:dict, methods=None, serfiq_m:int=5) -> dict:
+                  crops, fr, regs:dict, methods=None, serfiq_m:int=100) -> dict:
     "`quality_scores` with one cache file per (image list, variant, method)"
     names = methods or ['sharpness', 'embedding_norm', 'flip', 'serfiq', *regs]
-    tag = lambda n: f'_m{serfiq_m}' if n == 'serfiq' else (f'_{regs[n].tag}' if getattr(regs.get(n), 'tag', None) else '')
+    settings = {'serfiq': f'_m{serfiq_m}', 'faceqan': '_k10l5'}
+    tag = lambda n: settings.get(n) or (f'_{regs[n].tag}' if getattr(regs.get(n), 'tag', None) else '')
     fn = lambda n: study_cache()/f'{key}_{variant}_{n}{tag(n)}.npy'   # a retrained regressor gets new files
     out = {n: np.load(fn(n)) for n in names if fn(n).exists()}
     todo = [n for n in names if n not in out]

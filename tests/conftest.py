@@ -1,6 +1,7 @@
 import os, sys, subprocess
 from pathlib import Path
 import pytest
+from ediffiqa_nb.core import shared_data, skip_msg
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -16,7 +17,7 @@ def run_cli():
 
 @pytest.fixture
 def celeba():
-    from ediffiqa_nb.core import shared_data, skip_msg
+    "The celeba-wild folder; the test skips with `core.skip_msg` (counted as a data skip by `ediffiqa_test`) without it"
     p = shared_data('celeba-wild')
     if p is None: pytest.skip(skip_msg('celeba-wild'))
     return p

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from ediffiqa_nb.core import read_image, FaceDataError
-from ediffiqa_nb.data import (celeba_wild, landmarks, align_face, align_batch, FaceDataset, make_pairs, read_manifest,
+from ediffiqa_nb.core import read_image, FaceDataError, shared_data, skip_msg
+from ediffiqa_nb.data import (celeba_wild, orl_faces, landmarks, align_face, align_batch, FaceDataset, make_pairs, read_manifest,
                               jitter_landmarks)
 from ediffiqa_nb.detect import get_detector, detect_align, prepare
 
@@ -75,8 +75,6 @@ def test_pairs_over_dataset_targets(dev):
 
 
 def test_orl_needs_alignment(tmp_path):
-    from ediffiqa_nb.core import shared_data
-    if shared_data('orl-faces') is None: pytest.skip('orl-faces not found')
-    from ediffiqa_nb.data import orl_faces
+    if shared_data('orl-faces') is None: pytest.skip(skip_msg('orl-faces'))
     ds = FaceDataset(orl_faces().iloc[:2])
     with pytest.raises(FaceDataError, match='without landmarks'): ds[0]

