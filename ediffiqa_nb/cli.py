@@ -90,7 +90,9 @@ def cmd_evaluate(args) -> int:
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter('always')
         tab, curves = evaluate(args.pairs, method_names(args.qualities), key=args.key, column=args.column, fmr=args.fmr,
-                               limits=args.limits, dataset=args.dataset, fr_model=args.fr_model)
+                               limits=args.limits, dataset=args.dataset, fr_model=args.fr_model,
+                               pair_quality=args.pair_quality, threshold=args.threshold, start_error=args.start_error,
+                               error_rule=args.error_rule, error_type=args.error_type)
     for w in ws:
         if issubclass(w.category, UserWarning): print(f'ediffiqa evaluate: warning: {w.message}', file=sys.stderr)
     print(tab.to_string(index=False, float_format='%.4f'))
@@ -288,6 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--fmr', type=float, default=1e-3); s.add_argument('--limits', type=float, nargs='+', default=[0.2, 0.3])
     s.add_argument('-o', '--out', help='save the pAUC table (.csv/.parquet)'); s.add_argument('--plot', help='save the EDC plot (.png/.pdf/.svg)')
     s.add_argument('--dataset', default='', help='dataset name for the table'); s.add_argument('--fr-model', default='', help='FR model name for the table')
+    s.add_argument('--pair-quality', default='min', choices=['min', 'product', 'mean', 'max'], help='pair quality from the two image qualities (default min, as the papers)')
+    s.add_argument('--threshold', type=float, default=None, help='explicit similarity threshold instead of the one at --fmr')
+    s.add_argument('--start-error', type=float, default=None, help='threshold = this quantile of the mated scores (starting error, as the reference EDC code)')
+    s.add_argument('--error-rule', default='le', choices=['le', 'lt'], help='le: sim <= threshold is an error (ours); lt: sim < threshold (reference EDC code)')
+    s.add_argument('--error-type', default='FNMR', choices=['FNMR', 'FMR'], help='FNM-EDC over the mated pairs (default) or FM-EDC over the non-mated pairs')
     s = add('label', cmd_label)
     s.add_argument('scores', help='DifFIQA scores table (path, identity, quality)'); s.add_argument('-o', '--out', help='labels .csv/.parquet (default: print)')
     s.add_argument('--rank', action='store_true', help='IWBF rank optimisation (needs SFace embeddings)')

@@ -205,6 +205,25 @@ def test_evaluate(run_cli, tmp_path):
     assert (tmp_path/'edc.png').stat().st_size > 1000
 
 
+def test_evaluate_options_reach_metrics(cli, tmp_path):
+    "--pair-quality, --threshold, --start-error, --error-rule, --error-type give the pAUC of `metrics.pauc_table` with those options"
+    from ediffiqa_nb.metrics import pauc_table
+    _synthetic(tmp_path); p, g = pd.read_csv(tmp_path/'pairs.csv'), pd.read_csv(tmp_path/'good.csv')
+    idx = {k: i for i, k in enumerate(g.path)}; ij = np.c_[p.path1.map(idx), p.path2.map(idx)]
+    cases = [dict(pair_quality='product'), dict(threshold=0.3, error_rule='lt'), dict(start_error=0.1),
+             dict(error_type='FMR', fmr=0.05)]
+    base = None
+    for kw in cases:
+        flags = [x for k, v in kw.items() for x in (f"--{k.replace('_', '-')}", v)]
+        r = cli('evaluate', tmp_path/'pairs.csv', tmp_path/'good.csv', '-o', tmp_path/'t.csv', *flags)
+        assert r.returncode == 0, r.stderr
+        got = pd.read_csv(tmp_path/'t.csv').pauc.to_numpy()
+        exp = pauc_table({'good': g.quality.to_numpy()}, ij, sims=p.sim.to_numpy(), mated=p.mated.to_numpy(), **kw).pauc.to_numpy()
+        np.testing.assert_allclose(got, exp, rtol=1e-12)
+        if base is None: base = pauc_table({'good': g.quality.to_numpy()}, ij, sims=p.sim.to_numpy(), mated=p.mated.to_numpy()).pauc.to_numpy()
+        assert not np.allclose(got, base), kw   # each option changes the result on this data, so a dropped flag fails
+
+
 def test_evaluate_errors(cli, tmp_path):
     _synthetic(tmp_path)
     g = pd.read_csv(tmp_path/'good.csv')
