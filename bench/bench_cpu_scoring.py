@@ -3,7 +3,7 @@
     nice .venv/bin/python bench/bench_cpu_scoring.py --n 1000 --json out.json
 
 Every measured program runs in a fresh process (wall time includes interpreter start, imports and model loading;
-peak RSS is that child's, from os.wait4):
+peak RSS is that process's VmHWM):
   zoo      per image: cv2.imread, centre crop, cv2.dnn.blobFromImage, cv2.dnn forward of the toolkit's ONNX export
   toolkit  ediffiqa_nb.infer.score_aligned(paths, margin=32) (default engine), results written to a csv: wall time and
            peak RSS of that process; start-up and steady-state images/s from a second process that times its phases
@@ -32,12 +32,14 @@ def child(code:str, args:list, threads:int) -> dict:
     if p.returncode != 0 or not out.strip():
         raise RuntimeError(f'child failed ({p.returncode}):\n{err[-3000:]}')
     r = json.loads(out.strip().splitlines()[-1])
-    r['wall_s'], r['peak_rss_mb'] = wall, ru.ru_maxrss / 1024
+    r['wall_s'] = wall
     return r
 
 
-# each child prints one JSON line; `t` = seconds since its interpreter started (time.perf_counter at import of this code)
-ZOO = r'''
+# each child prints one JSON line (with its own peak RSS: VmHWM counts only the memory of this program, while rusage's
+# maxrss also counts the parent's pages the child had between fork and exec)
+HWM = "\ndef _hwm():\n    return int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) / 1024\n"
+ZOO = HWM + r'''
 import sys, time, json; t0 = time.perf_counter()
 import cv2, numpy as np
 onnx, lst, out = sys.argv[1:4]
@@ -50,10 +52,10 @@ for k, p in enumerate(paths):
     q[k] = net.forward('quality').ravel()[0]
     if k == 19: t_warm = time.perf_counter()
 t_end = time.perf_counter(); np.save(out, q)
-print(json.dumps(dict(startup_s=t_ready - t0, steady_ips=(len(paths) - 20) / (t_end - t_warm), n=len(paths), cv2_threads=cv2.getNumThreads())))
+print(json.dumps(dict(peak_rss_mb=_hwm(), startup_s=t_ready - t0, steady_ips=(len(paths) - 20) / (t_end - t_warm), n=len(paths), cv2_threads=cv2.getNumThreads())))
 '''
 
-TOOLKIT = r'''
+TOOLKIT = HWM + r'''
 import sys, time, json; t0 = time.perf_counter()
 from ediffiqa_nb.infer import score_aligned, get_engine, auto_engine, cpu_threads
 lst, out, engine = sys.argv[1:4]
@@ -63,29 +65,29 @@ q = score_aligned(paths[:64], margin=32, engine=engine); t_warm = time.perf_coun
 q = score_aligned(paths, margin=32, engine=engine); t_end = time.perf_counter()
 import numpy as np; np.save(out, q)
 with open(out + '.csv', 'w') as f: f.write('path,quality\n' + ''.join(f'{p},{v}\n' for p, v in zip(paths, q)))
-print(json.dumps(dict(startup_s=t_ready - t0, steady_ips=len(paths) / (t_end - t_warm), engine=repr(e), n=len(paths),
+print(json.dumps(dict(peak_rss_mb=_hwm(), startup_s=t_ready - t0, steady_ips=len(paths) / (t_end - t_warm), engine=repr(e), n=len(paths),
                       torch_imported='torch' in sys.modules)))
 '''
 
-TOOLKIT_ONCE = r'''
+TOOLKIT_ONCE = HWM + r'''
 import sys, time, json; t0 = time.perf_counter()
 from ediffiqa_nb.infer import score_aligned
 lst, out, engine = sys.argv[1:4]
 paths = open(lst).read().split('\n')
 q = score_aligned(paths, margin=32, engine=engine)
 with open(out, 'w') as f: f.write('path,quality\n' + ''.join(f'{p},{v}\n' for p, v in zip(paths, q)))
-print(json.dumps(dict(n=len(paths), torch_imported='torch' in sys.modules)))
+print(json.dumps(dict(peak_rss_mb=_hwm(), n=len(paths), torch_imported='torch' in sys.modules)))
 '''
 
-CLI = r'''
+CLI = HWM + r'''
 import sys, json
 from ediffiqa_nb.cli import main
 folder, out = sys.argv[1:3]
 rc = main(['score', folder, '--margin', '32', '-o', out, '-q'])
-print(json.dumps(dict(rc=rc)))
+print(json.dumps(dict(peak_rss_mb=_hwm(), rc=rc)))
 '''
 
-PHOTOS = r'''
+PHOTOS = HWM + r'''
 import sys, time, json; t0 = time.perf_counter()
 import numpy as np, cv2
 from ediffiqa_nb.infer import score_photos, align_photos, FaceFinder, get_engine, cpu_threads
@@ -108,12 +110,12 @@ n_det = len(paths); t = time.perf_counter()
 with cf.ThreadPoolExecutor(cpu_threads()) as ex: list(ex.map(lambda k: ff.sess.run(None, {'input': xs[k % len(xs)]}), range(n_det)))
 t_det = time.perf_counter() - t
 t = time.perf_counter(); [cv2.imread(p) for p in paths[:64]]; t_dec = (time.perf_counter() - t) / min(64, len(paths))
-print(json.dumps(dict(startup_s=t_ready - t0, ips=len(paths) / (t_end - t_ready), n=len(paths), found=int(df.quality.notna().sum()),
+print(json.dumps(dict(peak_rss_mb=_hwm(), startup_s=t_ready - t0, ips=len(paths) / (t_end - t_ready), n=len(paths), found=int(df.quality.notna().sum()),
                       align_ips=len(paths) / t_align, detector_only_ips=n_det / t_det, decode_ms=t_dec * 1000,
                       det_input=list(xs[0].shape[2:]), torch_imported='torch' in sys.modules)))
 '''
 
-PHOTOS_OLD = r'''
+PHOTOS_OLD = HWM + r'''
 import sys, time, json; t0 = time.perf_counter()
 import numpy as np
 from ediffiqa_nb.cli import aligned_faces, quality_scorer
@@ -121,10 +123,10 @@ lst = sys.argv[1]
 paths = open(lst).read().split('\n')
 f = quality_scorer('ediffiqa', device='cpu'); t_ready = time.perf_counter()
 q = np.concatenate([f(list(aligned_faces(paths[s:s+64], detect=True))) for s in range(0, len(paths), 64)]); t_end = time.perf_counter()
-print(json.dumps(dict(startup_s=t_ready - t0, ips=len(paths) / (t_end - t_ready), n=len(paths))))
+print(json.dumps(dict(peak_rss_mb=_hwm(), startup_s=t_ready - t0, ips=len(paths) / (t_end - t_ready), n=len(paths))))
 '''
 
-UNET = r'''
+UNET = HWM + r'''
 import sys, time, json
 import torch
 from ediffiqa_nb.unet import unet_tiny, unet_flops, freeze_weight_standardization
@@ -150,7 +152,7 @@ err = float((net(x, tt).detach() - ref).abs().max())
 net = net.to(memory_format=torch.channels_last); t_cl = rate(net, x.contiguous(memory_format=torch.channels_last))
 with torch.autocast('cpu', dtype=torch.bfloat16): t_bf16 = rate(net, x.contiguous(memory_format=torch.channels_last))
 g = lambda t: fl * len(x) / t / 1e9
-print(json.dumps(dict(matmul_peak_gflops=best, unet_gflop_per_img=fl / 1e9, eager_gflops=g(t_eager), frozen_gflops=g(t_frozen),
+print(json.dumps(dict(peak_rss_mb=_hwm(), matmul_peak_gflops=best, unet_gflop_per_img=fl / 1e9, eager_gflops=g(t_eager), frozen_gflops=g(t_frozen),
                       frozen_channels_last_gflops=g(t_cl), frozen_cl_bf16_gflops=g(t_bf16), frozen_max_abs_diff=err, threads=th)))
 '''
 
