@@ -10,8 +10,10 @@ peak RSS is that process's VmHWM):
   cli      `ediffiqa score FOLDER --margin 32 -o out.csv` as this checkout's CLI implements it (--cli to include)
   photos   ediffiqa_nb.infer.score_photos on synthetic 640x480 and 1920x1080 photos (celeba-wild crops pasted onto a
            smooth random background), next to the detector's own cost (RetinaFace forward only) and `align_photos`
+           (detection + alignment, what `prepare` does before writing files); the paths before infer on 640x480:
+           `cli.aligned_faces(detect=True)` + QualityModel (`ediffiqa score --detect`) and `detect.prepare`
   unet     DifFIQA's UNet on CPU: fp32 matmul peak, and the small UNet's achieved GFLOP/s eager, with frozen weight
-           standardisation, and with channels_last, all in the same child
+           standardisation, with channels_last, and bf16 autocast, all in the same child
 Images: the first N celeba-wild train+dev crops (176x176, margin 32), symlinked into a temporary folder.
 """
 import argparse, json, os, subprocess, sys, tempfile, time
@@ -126,6 +128,15 @@ q = np.concatenate([f(list(aligned_faces(paths[s:s+64], detect=True))) for s in 
 print(json.dumps(dict(peak_rss_mb=_hwm(), startup_s=t_ready - t0, ips=len(paths) / (t_end - t_ready), n=len(paths))))
 '''
 
+PREPARE_OLD = HWM + r'''
+import sys, time, json, warnings; t0 = time.perf_counter()
+from ediffiqa_nb.detect import prepare
+src, dest = sys.argv[1:3]
+with warnings.catch_warnings():
+    warnings.simplefilter('ignore'); man = prepare(src, dest, progress=False)
+print(json.dumps(dict(peak_rss_mb=_hwm(), n=len(man), in_process_s=time.perf_counter() - t0)))
+'''
+
 UNET = HWM + r'''
 import sys, time, json
 import torch
@@ -176,7 +187,7 @@ def main():
     ap.add_argument('--threads', type=int, default=None, help='cores (default: $OMP_NUM_THREADS or all allowed)')
     ap.add_argument('--engine', default='auto', help='toolkit engine (ediffiqa_nb.infer.ENGINES)')
     ap.add_argument('--cli', action='store_true', help="also time this checkout's `ediffiqa score` CLI (slow before the CLI routes to infer)")
-    ap.add_argument('--old-photos', type=int, default=40, help='photos for the `ediffiqa score --detect` path of this checkout (0: skip)')
+    ap.add_argument('--old-photos', type=int, default=40, help='photos for the paths this checkout had before infer: `cli.aligned_faces(detect=True)` and `detect.prepare` (0: skip)')
     ap.add_argument('--no-unet', action='store_true')
     ap.add_argument('--json', default=None, help='write all numbers here')
     a = ap.parse_args()
@@ -211,6 +222,9 @@ def main():
             pl = d/f'{key}.txt'; pl.write_text('\n'.join(ph))
             R[key] = child(PHOTOS, [pl, a.engine], th)
             if key == 'photos_640x480' and a.old_photos > 0:
+                old_src = d/'old_src'; old_src.mkdir()
+                for f in ph[:a.old_photos]: os.symlink(f, old_src/Path(f).name)
+                R['prepare_640x480_before'] = child(PREPARE_OLD, [old_src, d/'old_dest'], th)
                 pl2 = d/'old.txt'; pl2.write_text('\n'.join(ph[:a.old_photos]))
                 R['photos_640x480_before'] = child(PHOTOS_OLD, [pl2], th)
         if not a.no_unet: R['unet'] = child(UNET, [th], th)
@@ -235,6 +249,8 @@ def main():
               f"RetinaFace forward alone {r['detector_only_ips']:6.1f} img/s at {r['det_input'][1]}x{r['det_input'][0]} | JPEG decode {r['decode_ms']:.1f} ms/img")
         if key == 'photos_640x480' and 'photos_640x480_before' in R:
             b = R['photos_640x480_before']; print(f"  before (cli.aligned_faces(detect=True) + QualityModel, n={b['n']}): {b['ips']:.1f} img/s steady, start-up {b['startup_s']:.2f} s")
+        if key == 'photos_640x480' and 'prepare_640x480_before' in R:
+            b = R['prepare_640x480_before']; print(f"  before: detect.prepare (process pool, writes PNGs), n={b['n']}: {b['n']/b['wall_s']:.1f} img/s incl. start-up (wall {b['wall_s']:.2f} s), peak RSS {b['peak_rss_mb']:.0f} MB of the parent process")
     if 'unet' in R:
         u = R['unet']; pk = u['matmul_peak_gflops']
         print(f"\nDifFIQA UNet (dim 16, {u['unet_gflop_per_img']:.2f} GFLOP/img, batch 8, {u['threads']} threads); fp32 matmul peak {pk:.0f} GFLOP/s measured in the same child")
