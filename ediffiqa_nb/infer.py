@@ -57,8 +57,9 @@ def _file_key(path:Path) -> str:
     h = hashlib.sha1()
     with open(path, 'rb') as f:
         for b in iter(lambda: f.read(1 << 22), b''): h.update(b)
-    keys[k] = h.hexdigest()[:12]; tmp = _atomic_path(memo)
-    tmp.write_text(json.dumps(keys)); os.replace(tmp, memo)
+    keys[k] = h.hexdigest()[:12]
+    try: tmp = _atomic_path(memo); tmp.write_text(json.dumps(keys)); os.replace(tmp, memo)
+    except OSError: pass   # a read-only cache: hash again next time
     return keys[k]
 
 def onnx_model(model:str|Path|None=None, # `.pt` checkpoint (`distill.save_quality_model`) or `.onnx`; None: `default_model()`
