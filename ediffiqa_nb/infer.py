@@ -334,15 +334,17 @@ class FaceFinder:
         return self._anchors[(w, h)]
 
 # %% ../nbs/14_infer.ipynb #223c7040
-def _find(self:FaceFinder, img:np.ndarray) -> tuple|None:
+def _find(self:FaceFinder, img:np.ndarray, # uint8 (H,W,3) photo
+          bgr:bool=False, # `img` is BGR (as `cv2.imread` gives it): saves a copy
+         ) -> tuple|None:
     "Landmarks `(5,2)` in `img` pixels and score of the best face in RGB uint8 `img`, or None"
     h0, w0 = img.shape[:2]; s = 1.0
     if self.max_side and max(h0, w0) > self.max_side:
         s = self.max_side / max(h0, w0)
         img = cv2.resize(img, (round(w0*s), round(h0*s)), interpolation=cv2.INTER_AREA)
     h, w = img.shape[:2]
-    x = np.empty((1, 3, h, w), np.float32)
-    for c in range(3): np.subtract(img[..., 2-c], _RF_MEAN[c], out=x[0, c], dtype=np.float32)  # RGB -> BGR - mean, NCHW
+    x, planes = np.empty((1, 3, h, w), np.float32), cv2.split(img)  # contiguous planes: 6x faster than strided reads
+    for c, k in enumerate((0, 1, 2) if bgr else (2, 1, 0)): np.subtract(planes[k], _RF_MEAN[c], out=x[0, c], dtype=np.float32)  # BGR - mean, NCHW
     boxes, scores, pts = self.sess.run(None, {'input': x})
     sc = scores[0, :, 1]; keep = np.flatnonzero(sc > min(self.score_threshold, 0.99))
     if len(keep) == 0: return None
@@ -374,13 +376,12 @@ def _photo_loader(paths, finder:FaceFinder, size:int, margin:int, lms:np.ndarray
     def load(k):
         p = paths[k]
         if not os.path.isfile(p): raise _err(p, 'file not found: check the path')
-        img = cv2.imread(p, cv2.IMREAD_COLOR)
+        img = cv2.imread(p, cv2.IMREAD_COLOR)   # BGR: detection and warping work on it; only the crop is flipped to RGB
         if img is None: raise _err(p, 'not an image file (cannot be decoded): remove it')
-        img = np.ascontiguousarray(img[..., ::-1])
-        r = finder(img)
+        r = finder(img, bgr=True)
         if r is None: errors[k] = 'no face found'; return None
         lms[k], scores[k] = r
-        return cv2.warpAffine(img, umeyama(r[0].astype(np.float64), tpl), (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        return cv2.warpAffine(img, umeyama(r[0].astype(np.float64), tpl), (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., ::-1]
     return load
 
 def align_photos(paths, # photo files
