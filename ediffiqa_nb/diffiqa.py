@@ -333,6 +333,20 @@ def _score_load(row:dict, detect:bool, detector:str, margin) -> np.ndarray:
 
 def _score_qm(faces, rows, model): return [{'quality': float(q)} for q in score_faces(model, faces)]
 
+def _score_engine(faces, rows, engine):
+    "One batch of aligned faces through a CPU `infer` engine, split over its slots (one core each)"
+    from ediffiqa_nb.infer import run_pipeline
+    x = list(faces); per = -(-len(x) // engine.slots)
+    return [{'quality': float(q)} for q in run_pipeline(x, lambda f: f, engine, batch_size=per)]
+
+def _cpu_engine(engine:str, path:Path, threads:int|None):
+    "The `infer` engine for `path` with one slot per core (`threads`, `$OMP_NUM_THREADS`, or the cores per local process)"
+    from ediffiqa_nb.infer import get_engine, cpu_threads
+    slots = threads or max(1, cpu_threads() // max(1, int(os.environ.get('LOCAL_WORLD_SIZE', 1) or 1)))
+    try: return get_engine(engine, path, slots)
+    except FaceDataError: raise
+    except Exception as e: raise FaceDataError(path, f'not an eDifFIQA quality model for engine {engine!r} ({type(e).__name__}: {" ".join(str(e).split())[:200]}): pass a model written by `ediffiqa distill`') from None
+
 def _score_diffiqa(faces, rows, ddpm, fr, kwargs):
     return [{'quality': float(q)} for q in diffiqa_scores(np.stack(faces), ddpm, fr, keys=[r['path'] for r in rows], **kwargs)]
 
@@ -353,6 +367,7 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
                  threads:int|None=None, # CPU threads (see `batch.set_threads`)
                  workers:int=0, # loader processes
                  progress:bool=False,
+                 engine:str='auto', # CPU inference engine for 'ediffiqa' (`infer.ENGINES`, 'auto': the fastest here; 'torch': `QualityModel`)
                 ):
     "Score every image of `src` with `method` through the batch engine; a `BatchResult` (table: path, [identity], quality)"
     check_output(out)
@@ -367,8 +382,13 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
         try: get_detector(detector)
         except (ImportError, ValueError) as e: raise FaceDataError('--detector', str(e)) from None
     if method == 'ediffiqa':
-        qm = load_quality_model(model, dev, bs=batch_size)
-        process, settings = partial(_score_qm, model=qm), dict(model=file_hash(Path(model) if model else default_model_path()))
+        path = Path(model) if model else default_model_path()
+        if dev.type == 'cpu' and engine != 'qualitymodel' and path is not None and path.suffix in ('.pt', '.onnx') and path.exists():
+            eng = _cpu_engine(engine, path, threads)
+            process, settings = partial(_score_engine, engine=eng), dict(model=file_hash(path), engine=f'{eng.name}-{eng.precision}')
+        else:
+            qm = load_quality_model(model, dev, bs=batch_size)
+            process, settings = partial(_score_qm, model=qm), dict(model=file_hash(path))
     else:
         if ddpm is None: raise FaceDataError('--ddpm', 'DifFIQA needs a DDPM checkpoint: train one with `ediffiqa train-ddpm` and pass --ddpm FILE')
         if not Path(ddpm).exists(): raise FaceDataError(ddpm, 'DDPM checkpoint not found: check --ddpm')
