@@ -161,3 +161,33 @@ def test_bundled_inference_mode_same_numbers():
     with torch.no_grad():
         want = d.model(x, t)
         torch.testing.assert_close(d.model.inference()(x, t), want, atol=1e-5, rtol=1e-5)
+
+
+def test_stream_fresh_draws(tmp_path):
+    "Each stream sample draws its own flip, d(x), t and noise; the same index gives the same sample, the same image in another epoch does not"
+    from PIL import Image
+    from ediffiqa_nb.train_ddpm import DDPMDataset
+    g = np.random.default_rng(0)
+    for i in range(2): Image.fromarray(g.integers(0, 255, (112, 112, 3), dtype=np.uint8)).save(tmp_path / f'{i}.png')
+    ds = DDPMDataset(sorted(tmp_path.glob('*.png')), stop=8, shuffle=False, flip=False)
+    a, b, c = ds.sample(0), ds.sample(0), ds.sample(2)       # 0 and 2: image 0 in epochs 0 and 1
+    assert all(torch.equal(u, v) for u, v in zip(a, b))
+    assert torch.equal(a[0], c[0]) and not torch.equal(a[1], c[1]) and not torch.equal(a[3], c[3])
+    late = DDPMDataset(ds.paths, start=2, stop=8, shuffle=False, flip=False)   # a resumed slice starts at its stream position
+    assert all(torch.equal(u, v) for u, v in zip(late[0], c))
+
+
+def test_fastai_adam_is_released_adam():
+    "ddpm_learner's optimiser (fastai Adam, mom 0.9, sqr_mom 0.99, eps 1e-8, no decay) makes torch.optim.Adam's steps"
+    from functools import partial
+    from fastai.optimizer import Adam
+    torch.manual_seed(0)
+    a = nn.Linear(4, 3); b = nn.Linear(4, 3); b.load_state_dict(a.state_dict()); w0 = a.weight.detach().clone()
+    fa = partial(Adam, mom=0.9, sqr_mom=0.99, eps=1e-8, wd=0.)(list(a.parameters()), lr=8e-5)
+    ta = torch.optim.Adam(b.parameters(), lr=8e-5, betas=(0.9, 0.99), eps=1e-8)
+    for i in range(5):
+        x = torch.randn(8, 4)
+        for m, o in ((a, fa), (b, ta)):
+            o.zero_grad(); m(x).pow(2).mean().backward(); o.step()
+    for p, q in zip(a.parameters(), b.parameters()): torch.testing.assert_close(p, q, atol=1e-7, rtol=1e-6)
+    assert (a.weight - w0).abs().max() > 1e-4   # the steps did move the weights
