@@ -45,7 +45,7 @@ def test_released_function(cfg):
     rel = _perturbed(R.Unet(cfg['dim'], cfg['dim_mults'], heads=cfg['heads'], dim_head=cfg['dim_head']), 1).eval()
     ours = Unet(dim=cfg['dim'], dim_mults=cfg['dim_mults'], attn_heads=cfg['heads'], attn_dim_head=cfg['dim_head']).eval()
     ours.load_state_dict(rel.state_dict())            # strict: same keys and shapes
-    assert infer_unet_config(rel.state_dict()) == ours.config | dict(init_dim=None, out_dim=None) if cfg['heads'] == 4 else True
+    if cfg['heads'] == 4: assert infer_unet_config(rel.state_dict()) == ours.config   # the head count is not visible in the shapes
     x, t = torch.rand(3, 3, 32, 32) * 2 - 1, torch.tensor([0, 5, 99])
     with torch.no_grad():
         want = rel(x, t)
