@@ -9,6 +9,7 @@ from functools import partial
 import torch
 from torch import nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['WeightStandardizedConv2d', 'LayerNorm', 'PreNorm', 'SinusoidalPosEmb', 'Block', 'ResnetBlock', 'LinearAttention',
@@ -255,13 +256,13 @@ def freeze_weight_standardization(model:nn.Module) -> nn.Module:
         if isinstance(mod, WeightStandardizedConv2d): mod.freeze()
     return model
 
+@patch
 @torch.no_grad()
-def _unet_inference(self:Unet, frozen:bool=True, # precompute the standardised kernels
-                    channels_last:bool=True, # run in the channels-last memory format
-                   ) -> Unet:
+def inference(self:Unet, frozen:bool=True, # precompute the standardised kernels
+              channels_last:bool=True, # run in the channels-last memory format
+             ) -> Unet:
     "Switch to inference: eval mode, frozen weight standardisation, channels-last (outputs equal to fp32 rounding)"
     self.eval()
     if frozen: freeze_weight_standardization(self)
     self.channels_last = channels_last
     return self.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
-Unet.inference = _unet_inference
