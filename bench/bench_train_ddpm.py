@@ -1,6 +1,7 @@
 """Training throughput of the DDPM: fastai `train_ddpm`-style Learner vs a plain torch loop, in the same run.
 
-CPU: tiny UNet (dim 16) at 112x112; GPU (when available): the reference UNet (dim 128, 142.87 M) with AMP.
+CPU: tiny UNet (dim 16) at 112x112; GPU (when available): the reference UNet (dim 128, 142.87 M), fp32 as released
+(`train_ddpm`'s default; both loops run without autocast).
 Prints images/s for both and the ratio fastai / plain. Usage: `nice python bench/bench_train_ddpm.py [--steps N] [--bs B]`
 """
 import argparse, time
@@ -27,16 +28,14 @@ def plain(dev, gpu, steps, bs, warm):
     dif = build(dev, gpu); m = DDPMTrainModel(dif).train()
     opt = torch.optim.Adam(m.parameters(), lr=8e-5, betas=(0.9, 0.99))
     ds = _Synth(bs * (steps + warm)); dl = torch.utils.data.DataLoader(ds, bs, shuffle=True, drop_last=True)
-    scaler = torch.amp.GradScaler('cuda', enabled=gpu)
     t0 = None
     for i, (x, d, y) in enumerate(dl):
         if i == warm:
             if gpu: torch.cuda.synchronize()
             t0 = time.perf_counter()
         x, d, y = x.to(dev), d.to(dev), y.to(dev)
-        with torch.autocast(dev.type, enabled=gpu):
-            loss = ddpm_loss(m(x, d), y)
-        opt.zero_grad(); scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
+        loss = ddpm_loss(m(x, d), y)
+        opt.zero_grad(); loss.backward(); opt.step()
     if gpu: torch.cuda.synchronize()
     return steps * bs / (time.perf_counter() - t0)
 
@@ -69,5 +68,5 @@ if __name__ == '__main__':
         steps = a.steps or (30 if gpu else 4); bs = a.bs or (32 if gpu else 8); warm = 3 if gpu else 1
         gpu_ref = gpu  # GPU: reference UNet; CPU: tiny UNet
         p = plain(dev, gpu_ref, steps, bs, warm); f = fastai_run(dev, gpu_ref, steps, bs, warm)
-        print(f"{name} ({'reference UNet 142.87 M, AMP' if gpu else 'unet_tiny dim 16'}), bs {bs}, {steps} steps: "
+        print(f"{name} ({'reference UNet 142.87 M, fp32' if gpu else 'unet_tiny dim 16'}), bs {bs}, {steps} steps: "
               f"plain torch {p:.1f} img/s, fastai {f:.1f} img/s, ratio fastai/plain {f/p:.2f}")

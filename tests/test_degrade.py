@@ -44,3 +44,12 @@ def test_shapes_dtypes(size, canvas):
     assert s.shape == x.shape and s.dtype == np.uint8
     assert np.array_equal(degrade_strength(x, 0.0), x)
     assert np.array_equal(blend(x, y, 0), x) and np.array_equal(blend(x, y, 100), y)
+
+def test_default_is_released_canvas():
+    "The default d(x) works on the released 512 canvas: milder than working at the face's own size"
+    x = _face()
+    assert np.array_equal(degrade(x, seed=3), degrade(x, seed=3, canvas=512))
+    mse = lambda y: float(((y.astype(np.float64) - x) ** 2).mean())
+    own = np.mean([mse(degrade(x, seed=s, canvas=None)) for s in range(6)])
+    rel = np.mean([mse(degrade(x, seed=s)) for s in range(6)])
+    assert rel < own, (rel, own)
