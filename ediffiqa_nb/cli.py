@@ -68,7 +68,7 @@ def cmd_score(args) -> int:
     r = score_images(args.src, method=args.method, model=args.model, ddpm=args.ddpm, detect=args.detect, detector=args.detector,
                      margin=args.margin, out=args.out, batch_size=args.batch_size, device=args.device, t=args.t, repeats=args.repeats,
                      seed=args.seed, shard_size=args.shard_size, strict=args.strict, retry_failed=args.retry_failed,
-                     threads=args.threads, workers=args.workers, progress=not args.quiet, engine=args.engine)
+                     threads=args.threads, workers=args.workers, progress=not args.quiet, engine=args.engine, ddpm_weights=args.ddpm_weights)
     if args.out is None and r.table is not None: print(r.table.to_string(index=False))
     return report('score', r, 'scores')
 
@@ -266,12 +266,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('src', help='folder, image file, or .csv/.parquet manifest'); s.add_argument('-o', '--out', help='output .csv or .parquet (default: print)')
     s.add_argument('--method', choices=['ediffiqa', 'diffiqa'], default='ediffiqa', help='quality method (default ediffiqa)')
     s.add_argument('--model', help=f'eDifFIQA model file (default: the installed {DEFAULT_MODEL})')
-    s.add_argument('--ddpm', help='DDPM checkpoint for --method diffiqa')
+    s.add_argument('--ddpm', help="DDPM checkpoint for --method diffiqa: a toolkit ddpm.pt/checkpoint.pt or the authors' released trainer checkpoint")
     s.add_argument('--detect', action='store_true', help='detect and align raw photos first')
     s.add_argument('--detector', default='retinaface', help='landmark detector for --detect')
     s.add_argument('--margin', type=_nonneg_int, default=None, help='the images are aligned crops with this margin in px (default: 112x112 as is, 176x176 minus 32)')
     s.add_argument('--batch-size', type=_pos_int, default=64, help='faces per model call'); s.add_argument('--shard-size', type=_pos_int, default=256, help='images per resumable shard')
     s.add_argument('-t', '--t', type=_pos_int, default=5, help='DifFIQA noise step'); s.add_argument('--repeats', type=_pos_int, default=10, help='DifFIQA repeats')
+    s.add_argument('--ddpm-weights', default='ema', choices=['ema', 'model'], help="DifFIQA: the DDPM's EMA weights (default) or its online weights ('model', what the released inference uses)")
     s.add_argument('--engine', default='auto', choices=['auto', 'qualitymodel', *ENGINES],
                    help="CPU engine for eDifFIQA (default auto: the fastest measured here, OpenVINO bf16 on cores with native bf16; qualitymodel: the torch QualityModel)")
     _batch_opts(s); _common(s)

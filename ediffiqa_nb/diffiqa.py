@@ -353,7 +353,8 @@ def _score_diffiqa(faces, rows, ddpm, fr, kwargs):
 def score_images(src, # folder of images, one image, or a csv/parquet manifest with a `path` column
                  method:str='ediffiqa', # 'ediffiqa' (a distilled quality model) or 'diffiqa' (DDPM reconstructions)
                  model:str|Path|None=None, # eDifFIQA model file (default: `default_model_path()`)
-                 ddpm:str|Path|None=None, # DDPM checkpoint for 'diffiqa' (read by `train_ddpm.load_ddpm`)
+                 ddpm:str|Path|None=None, # DDPM checkpoint for 'diffiqa' (read by `train_ddpm.load_ddpm`; the authors' trainer checkpoint too)
+                 ddpm_weights:str='ema', # 'ema' or 'model' (the online weights, what the released inference uses)
                  detect:bool=False, # detect and align photos first
                  detector:str='retinaface', # landmark detector for `detect`
                  margin:int|None=None, # aligned crops with this margin (None: 112x112, or 176x176 celeba-style)
@@ -394,12 +395,14 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
         if not Path(ddpm).exists(): raise FaceDataError(ddpm, 'DDPM checkpoint not found: check --ddpm')
         from ediffiqa_nb.train_ddpm import load_ddpm
         from ediffiqa_nb.fr import load_sface
-        try: net = load_ddpm(ddpm, device=dev)
+        if ddpm_weights not in ('ema', 'model'): raise FaceDataError('--ddpm-weights', f"must be 'ema' or 'model', got {ddpm_weights!r}")
+        try: net = load_ddpm(ddpm, device=dev, weights=ddpm_weights)
         except FaceDataError: raise
         except Exception as e: raise FaceDataError(ddpm, f'not a DDPM checkpoint ({type(e).__name__}: {e})') from None
+        if dev.type == 'cpu': net.model.inference()   # frozen weight standardisation + channels_last: same numbers to fp32 rounding, faster on CPU
         fr = load_sface(device=dev)
         kw = dict(t=t, n=repeats, seed=seed, device=dev)
-        process, settings = partial(_score_diffiqa, ddpm=net, fr=fr, kwargs=kw), dict(ddpm=file_hash(Path(ddpm)), t=t, n=repeats, seed=seed)
+        process, settings = partial(_score_diffiqa, ddpm=net, fr=fr, kwargs=kw), dict(ddpm=file_hash(Path(ddpm)), ddpm_weights=ddpm_weights, t=t, n=repeats, seed=seed)
     items = list_inputs(src)
     keep = ['path'] + (['identity'] if 'identity' in items.columns else [])
     settings.update(job='score', method=method, detect=detect, detector=detector if detect else None, margin=margin)

@@ -347,6 +347,10 @@ def test_score_diffiqa_tiny_ddpm(cli, aligned_faces, tmp_path):
     assert len(a) == 6 and (a[c.index] == c).all()   # another order and batch size: the same numbers, bit for bit
     clean, degraded = a[[str(d/p.name) for p in imgs]].to_numpy(), a[[str(d/f'z_degraded_{p.name}') for p in imgs]].to_numpy()
     assert degraded.mean() < clean.mean() - 0.01, (clean, degraded)   # degraded faces score lower (per face the tiny DDPM is noisier)
+    # --ddpm-weights model: the online weights (what the released inference uses) give other scores than the EMA ones
+    assert cli('score', d, *kw, '-o', tmp_path/'m.csv', '--ddpm-weights', 'model').returncode == 0
+    m = pd.read_csv(tmp_path/'m.csv').set_index('path').quality
+    assert len(m) == 6 and not np.allclose(m[a.index], a, atol=1e-4)
 
 
 # ---------------------------------------------------------------- the README's shell path
