@@ -40,11 +40,11 @@ def default_threads(local_world_size:int|None=None, # processes sharing this mac
 
 def set_threads(n:int|None=None, # threads; None: `default_threads()`
                ) -> int:
-    "Set the intra-op threads of torch and OpenCV (and record them for onnxruntime sessions); returns the number"
+    "Set the intra-op threads of torch (once it is imported) and OpenCV (and record them for onnxruntime sessions); returns the number"
     if n is not None and int(n) < 1: raise FaceDataError('--threads', f'must be at least 1, got {n}')
     n = int(n) if n is not None else default_threads()
-    import torch
-    if torch.get_num_threads() != n: torch.set_num_threads(n)
+    torch = sys.modules.get('torch')   # never imported here: `run_batch` calls this again after the models (and torch) are loaded
+    if torch is not None and torch.get_num_threads() != n: torch.set_num_threads(n)
     with contextlib.suppress(ImportError):
         import cv2; cv2.setNumThreads(n)
     os.environ['EDIFFIQA_THREADS'] = str(n)
@@ -257,10 +257,9 @@ def _try_lock(lock:Path) -> bool:
 
 def _dist():
     "The torch process group when one is initialised, else None"
-    try:
-        import torch.distributed as dist
-        return dist if dist.is_available() and dist.is_initialized() else None
-    except ImportError: return None
+    if 'torch' not in sys.modules: return None   # no torch, no process group (and no 1.5 s torch import for CPU-engine jobs)
+    import torch.distributed as dist
+    return dist if dist.is_available() and dist.is_initialized() else None
 
 # %% ../nbs/13_batch.ipynb #c9a37a06
 def _table(rows:list[dict], columns) -> pd.DataFrame:

@@ -4,17 +4,16 @@
 
 # %% ../nbs/00_core.ipynb #28722354
 from __future__ import annotations
-import os, io, random, tempfile, contextlib, hashlib
+import os, io, random, tempfile, contextlib, hashlib, importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union, Any
 import numpy as np
-import torch
 from PIL import Image, ImageOps
 
 # %% auto #0
-__all__ = ['ImageSource', 'FaceDataError', 'default_device', 'seed_everything', 'rng', 'torch_rng', 'read_image', 'img2tensor',
-           'tensor2img', 'atomic_write', 'atomic_save', 'file_hash', 'Config', 'shared_data', 'skip_msg']
+__all__ = ['ImageSource', 'FaceDataError', 'LazyModule', 'default_device', 'seed_everything', 'rng', 'torch_rng', 'read_image',
+           'img2tensor', 'tensor2img', 'atomic_write', 'atomic_save', 'file_hash', 'Config', 'shared_data', 'skip_msg']
 
 # %% ../nbs/00_core.ipynb #cb7e1c5d
 class FaceDataError(ValueError):
@@ -22,6 +21,17 @@ class FaceDataError(ValueError):
     def __init__(self, src, problem:str):
         self.src,self.problem = src,problem
         super().__init__(f"{src}: {problem}")
+
+# %% ../nbs/00_core.ipynb #beaecc2d
+class LazyModule:
+    "A module imported on first attribute access"
+    def __init__(self, name:str): self._name = name  # e.g. 'torch.nn'
+    def __getattr__(self, attr):
+        return getattr(importlib.import_module(self._name), attr)
+    def __repr__(self): return f'LazyModule({self._name!r})'
+
+# %% ../nbs/00_core.ipynb #9f9e4ae3
+torch = LazyModule('torch')
 
 # %% ../nbs/00_core.ipynb #83d6153c
 def default_device(override:str|torch.device|None=None, # 'cuda', 'cuda:1', 'mps' or 'cpu'; None: `EDIFFIQA_DEVICE` or best available

@@ -10,16 +10,16 @@ from pathlib import Path
 from typing import Sequence
 import numpy as np
 import pandas as pd
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
-from .core import FaceDataError, read_image, img2tensor, atomic_save, default_device, torch_rng, file_hash
+from .core import LazyModule, FaceDataError, read_image, img2tensor, atomic_save, default_device, torch_rng, file_hash
 from .batch import run_batch, state_dir, aligned_face, list_inputs, check_output, set_threads, check_device
 
 # %% auto #0
 __all__ = ['TERMS', 'DEFAULT_MODEL', 'image_key', 'load_face', 'as_faces', 'ddim_reverse', 'default_pairs', 'released_pairs',
            'diffiqa_scores', 'score_dataset', 'packaged_model_path', 'default_model_path', 'score_faces',
            'load_quality_model', 'score_images', 'lookup_scores']
+
+# %% ../nbs/10_diffiqa.ipynb #49ba184f
+torch, nn, F = LazyModule('torch'), LazyModule('torch.nn'), LazyModule('torch.nn.functional')  # imported on first use: `ediffiqa score` on the CPU engines never needs torch
 
 # %% ../nbs/10_diffiqa.ipynb #e9ca3733
 TERMS = ('noisy', 'recon', 'noisy_flip', 'recon_flip', 'flip')  # cos(e(x), e(.)) for x_t, x-hat, x^f_t, x-hat^f, x^f
@@ -368,7 +368,7 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
                  threads:int|None=None, # CPU threads (see `batch.set_threads`)
                  workers:int=0, # loader processes
                  progress:bool=False,
-                 engine:str='auto', # CPU inference engine for 'ediffiqa' (`infer.ENGINES`, 'auto': the fastest here; 'torch': `QualityModel`)
+                 engine:str='auto', # CPU engine for 'ediffiqa' (`infer.ENGINES`; 'auto': the fastest here; 'qualitymodel': torch `QualityModel`), used unless `device` (or `$EDIFFIQA_DEVICE`) names a GPU
                 ):
     "Score every image of `src` with `method` through the batch engine; a `BatchResult` (table: path, [identity], quality)"
     check_output(out)
@@ -377,14 +377,17 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     if shard_size < 1: raise FaceDataError('--shard-size', f'must be at least 1, got {shard_size}')
     if t < 1 or repeats < 1: raise FaceDataError('-t/--repeats', f'must be at least 1, got t={t}, repeats={repeats}')
     if margin is not None and margin < 0: raise FaceDataError('--margin', f'must be >= 0, got {margin}')
-    n = set_threads(threads); dev = check_device(device)
+    n = set_threads(threads)
+    path = (Path(model) if model else default_model_path()) if method == 'ediffiqa' else None
+    cpu_engine = (method == 'ediffiqa' and engine != 'qualitymodel' and path is not None and path.suffix in ('.pt', '.onnx') and path.exists()
+                  and (str(device) == 'cpu' or (device is None and os.environ.get('EDIFFIQA_DEVICE', 'cpu') == 'cpu')))
+    dev = None if cpu_engine else check_device(device)   # the CPU engines need no torch device (nor torch)
     if detect:
         from ediffiqa_nb.detect import get_detector
         try: get_detector(detector)
         except (ImportError, ValueError) as e: raise FaceDataError('--detector', str(e)) from None
     if method == 'ediffiqa':
-        path = Path(model) if model else default_model_path()
-        if dev.type == 'cpu' and engine != 'qualitymodel' and path is not None and path.suffix in ('.pt', '.onnx') and path.exists():
+        if cpu_engine:
             eng = _cpu_engine(engine, path, threads)
             process, settings = partial(_score_engine, engine=eng), dict(model=file_hash(path), engine=f'{eng.name}-{eng.precision}')
         else:

@@ -205,6 +205,16 @@ def test_evaluate(run_cli, tmp_path):
     assert (tmp_path/'edc.png').stat().st_size > 1000
 
 
+def test_score_aligned_runs_without_torch(aligned_faces, tmp_path):
+    "eDifFIQA scoring of aligned crops on the CPU engines never imports torch (start-up and memory, issue 18)"
+    code = ("import sys; from ediffiqa_nb.cli import main; "
+            f"rc = main(['score', {str(aligned_faces)!r}, '-o', {str(tmp_path/'q.csv')!r}, '-q', '--device', 'cpu']); "
+            "print(rc, 'torch' in sys.modules)")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=tmp_path)
+    assert r.stdout.split()[-2:] == ['0', 'False'], (r.stdout, r.stderr)
+    assert len(pd.read_csv(tmp_path/'q.csv')) == 80
+
+
 def test_evaluate_options_reach_metrics(cli, tmp_path):
     "--pair-quality, --threshold, --start-error, --error-rule, --error-type give the pAUC of `metrics.pauc_table` with those options"
     from ediffiqa_nb.metrics import pauc_table
