@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_distill.ipynb #e6d92780
 from __future__ import annotations
-import copy, os, time, math, tempfile, warnings, json
+import copy, os, io, time, math, contextlib, tempfile, warnings, json
 from pathlib import Path
 from functools import partial
 import numpy as np
@@ -581,7 +581,7 @@ def train_frozen_trunk(feats, # (N,1024,7,7) `sface_trunk` activations of the tr
     lf = DistillLoss(eps, theta, centroids=centroid_labels)
     learn = distill_learner(reg, *[TrunkDataset(feats[i], emb[i], q[i], cents[i]) for i in (tr, va)], loss_func=lf, bs=bs, device=device)
     t0 = time.time()
-    with learn.no_bar(), learn.no_logging(): learn.fit(epochs, lr=slice(*lr))
+    with learn.no_bar(), learn.no_logging(), contextlib.redirect_stdout(io.StringIO()): learn.fit(epochs, lr=slice(*lr))   # no 'Better model found' lines
     rec = record_df(learn); rec.attrs.update(seconds=time.time() - t0, n_train=len(tr), n_valid=len(va), loss=repr(lf))
     full = QualityRegressor(student, feat_dim=reg.feat_dim, hidden=reg.hidden); full.head = learn.model.head
     return full.float().eval(), rec
