@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_distill.ipynb #e6d92780
 from __future__ import annotations
-import copy, os, time, tempfile, warnings, json
+import copy, os, io, time, math, contextlib, tempfile, warnings, json
 from pathlib import Path
 from functools import partial
 import numpy as np
@@ -12,24 +12,20 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from fastai.basics import Learner, DataLoaders, DataLoader, Adam, params, Metric, AvgMetric, load_learner
-from fastai.callback.all import GradientClip, SaveModelCallback
+from fastai.basics import Learner, DataLoaders, DataLoader, Adam, OptimWrapper, params, Metric, AvgMetric, load_learner, Callback
+from fastai.callback.all import GradientClip, SaveModelCallback, ParamScheduler
 from .core import FaceDataError, default_device, seed_everything, rng, read_image, img2tensor, atomic_save, shared_data, skip_msg
 from .labels import minmax, centroids, optimised_labels, l2norm
 from .data import align_face, jitter_landmarks, landmarks, celeba_wild
+from . import fr, metrics
+from .detect import detect_align
 
 # %% auto #0
-__all__ = ['QualityRegressor', 'TinyFaceNet', 'make_backbone', 'DistillLoss', 'load_crops', 'DistillDataset', 'quality_split',
-           'label_l1', 'SpearmanLabel', 'PairPAUC', 'regressor_splitter', 'distill_learner', 'record_df', 'embed',
-           'train_ediffiqa', 'train_diffiqa_r', 'MisalignedDataset', 'train_aikd', 'export_onnx', 'export_torchscript',
-           'save_quality_model', 'QualityModel', 'ablation']
-
-# %% ../nbs/12_distill.ipynb #94145d6c
-def _opt_module(name):
-    "Import `ediffiqa_nb.<name>` if that module is installed, else None (the library runs without it)"
-    import importlib
-    try: return importlib.import_module(f'ediffiqa_nb.{name}')
-    except ImportError: return None
+__all__ = ['AIKD_RECIPES', 'QualityRegressor', 'TinyFaceNet', 'make_backbone', 'DistillLoss', 'load_crops', 'DistillDataset',
+           'quality_split', 'label_l1', 'SpearmanLabel', 'PairPAUC', 'regressor_splitter', 'distill_learner',
+           'record_df', 'embed', 'train_ediffiqa', 'train_diffiqa_r', 'MisalignedDataset', 'sine_warmup', 'WeightEMA',
+           'aikd_sgd', 'train_aikd', 'export_onnx', 'export_torchscript', 'save_quality_model', 'QualityModel',
+           'ablation', 'SFaceTail', 'sface_trunk', 'TrunkDataset', 'train_frozen_trunk']
 
 # %% ../nbs/12_distill.ipynb #79795b6d
 class QualityRegressor(nn.Module):
@@ -69,8 +65,6 @@ def make_backbone(backbone='sface', # name or nn.Module
     "An FR backbone from a name ('sface', 'iresnet18/50/100', 'tiny') or a copy of a module"
     if isinstance(backbone, nn.Module): return copy.deepcopy(backbone)
     if backbone == 'tiny': return TinyFaceNet()
-    fr = _opt_module('fr')
-    if fr is None: raise ImportError(f"backbone {backbone!r} needs ediffiqa_nb.fr")
     if backbone == 'sface': return fr.load_sface(device='cpu').train() if pretrained else fr.SFace()
     if backbone.startswith(('iresnet', 'r')):
         if weights is not None: return fr.load_iresnet(weights, arch=backbone, device='cpu').train()
@@ -84,19 +78,25 @@ class DistillLoss(nn.Module):
     def __init__(self, eps:float=0.5, # centroid weight in q_o
                  theta:float=0.5, # weight of the representation-consistency term L_rc
                  centroids:bool=True, # use the centroid-corrected target (False: the raw label)
-                 scale:float=1.0): # overall factor
+                 scale:float=1.0, # overall factor
+                 quality:str='l1', # L_q: 'l1' (eDifFIQA) or 'smooth_l1' (released AI-KD)
+                 beta:float=0.5): # SmoothL1 transition point
         super().__init__(); self.eps, self.theta, self.centroids, self.scale = eps, theta, centroids, scale
+        if quality not in ('l1', 'smooth_l1'): raise ValueError(f"quality must be 'l1' or 'smooth_l1', got {quality!r}")
+        self.quality, self.beta = quality, beta
     def target(self, feats, label, centroid):
         "q_o (no gradient)"
         return optimised_labels(label, feats, centroid, self.eps) if self.centroids and self.eps else label.float()
     def forward(self, pred, emb, label, centroid):
         feats, qh = pred
         feats, qh = feats.float(), qh.float()
-        l_q = (qh - self.target(feats, label, centroid)).abs().mean()
+        t = self.target(feats, label, centroid)
+        l_q = (qh - t).abs().mean() if self.quality == 'l1' else F.smooth_l1_loss(qh, t, beta=self.beta)
         if self.theta == 0: return self.scale * l_q
         l_rc = (1 - F.cosine_similarity(feats, emb.float(), dim=-1)).mean()
         return self.scale * (self.theta * l_rc + (1 - self.theta) * l_q)
-    def __repr__(self): return f'DistillLoss(eps={self.eps}, theta={self.theta}, centroids={self.centroids}, scale={self.scale})'
+    def __repr__(self): return (f'DistillLoss(eps={self.eps}, theta={self.theta}, centroids={self.centroids}, scale={self.scale}'
+                                + (f', quality=smooth_l1, beta={self.beta})' if self.quality == 'smooth_l1' else ')'))
 
 # %% ../nbs/12_distill.ipynb #3c08ddd5
 def load_crops(paths, # image files: aligned 112x112 crops, or celeba-wild 176x176 crops (centre 112 taken)
@@ -184,7 +184,7 @@ class PairPAUC(_AccumQ):
     def value(self):
         q, _ = self._get()
         if len(q) == 0: return float('nan')
-        return float(_opt_module('metrics').pauc_table({'m': q}, self.pairs, fmr=self.fmr, limits=(self.limit,))['pauc'].iloc[0])
+        return float(metrics.pauc_table({'m': q}, self.pairs, fmr=self.fmr, limits=(self.limit,))['pauc'].iloc[0])
 
 # %% ../nbs/12_distill.ipynb #fe3bf881
 def regressor_splitter(m:QualityRegressor):
@@ -200,6 +200,8 @@ def distill_learner(model:QualityRegressor, train_ds, valid_ds, # the regressor 
                     monitor:str='valid_loss', # SaveModelCallback monitor (None: no best-model saving)
                     path=None, # where checkpoints go (default a temp folder)
                     n_backbone_trainable:int|None=None, # train only the last N backbone tensors
+                    opt_func=None, # fastai optimiser factory (default Adam without weight decay)
+                    cbs=None, # extra callbacks
                     num_workers:int=0) -> Learner:
     "A fastai `Learner` for a `QualityRegressor` with the eDifFIQA recipe"
     dev = default_device(device)
@@ -207,12 +209,12 @@ def distill_learner(model:QualityRegressor, train_ds, valid_ds, # the regressor 
     dl_va = DataLoader(valid_ds, bs=bs, shuffle=False, num_workers=num_workers, device=dev)
     dls = DataLoaders(dl_tr, dl_va, path=path or tempfile.mkdtemp(prefix='ediffiqa_'), device=dev)
     metrics = [AvgMetric(label_l1), SpearmanLabel()] + ([PairPAUC(valid_pairs)] if valid_pairs is not None else [])
-    cbs = [GradientClip(clip)] if clip else []
+    cbs = ([GradientClip(clip)] if clip else []) + list(cbs or [])
     if monitor: cbs.append(SaveModelCallback(monitor=monitor, comp=np.greater if monitor.startswith(('spearman',)) else None, fname='best', with_opt=False))
     if n_backbone_trainable is not None:
         ps = list(model.backbone.parameters())
         for p_ in ps[:max(len(ps) - n_backbone_trainable, 0)]: p_.requires_grad_(False)
-    learn = Learner(dls, model.to(dev), loss_func=loss_func or DistillLoss(), opt_func=partial(Adam, wd=0.), splitter=regressor_splitter,
+    learn = Learner(dls, model.to(dev), loss_func=loss_func or DistillLoss(), opt_func=opt_func or partial(Adam, wd=0.), splitter=regressor_splitter,
                     metrics=metrics, cbs=cbs, path=dls.path)
     if fp16 or (fp16 is None and dev.type == 'cuda'): learn = learn.to_fp16()
     return learn
@@ -303,25 +305,84 @@ def _jitter_align(crop, lm, p, g):
     return align_face(crop, jitter_landmarks(lm, p=p, seed=g))
 
 class MisalignedDataset(DistillDataset):
-    "AI-KD items: a freshly misaligned crop of each 176x176 margin crop, the teacher embedding of the aligned crop, the label"
+    "AI-KD items: a misaligned crop of each 176x176 margin crop, the teacher embedding of the aligned crop, the label"
     def __init__(self, crops176, # uint8 (N,176,176,3) margin crops
                  landmarks, # (N,5,2) landmarks in crop coordinates
-                 emb, labels, p:float=3.0, seed:int=0):
+                 emb, labels, p:float=3.0, seed:int=0,
+                 fixed:bool=False, # misalign once at construction (validation) instead of on every access (training)
+                ):
         super().__init__(np.asarray(crops176)[:, 32:144, 32:144], emb, labels)
         self.crops176, self.lms = np.asarray(crops176), np.asarray(landmarks, np.float32).reshape(-1, 5, 2)
-        self.p, self.g = p, rng(seed)
+        self.p, self.g, self.fixed = p, rng(seed), fixed
+        if fixed: self.images = torch.from_numpy(np.stack([_jitter_align(c, l, p, self.g) for c, l in zip(self.crops176, self.lms)])
+                                                 if len(self.lms) else np.zeros((0, 112, 112, 3), np.uint8))
     def __getitem__(self, i):
+        if self.fixed: return self._x(i), self.emb[i], self.labels[i], self.cents[i]
         a = _jitter_align(self.crops176[i], self.lms[i], self.p, self.g)
         x = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float().div(127.5).sub(1)
         return x, self.emb[i], self.labels[i], self.cents[i]
+
+# %% ../nbs/12_distill.ipynb #549225d7
+def sine_warmup(lr:float, # the learning rate after the warm-up
+                warm:float=0.15, # fraction of all training steps spent warming up
+               ):
+    "fastai schedule: lr * sin(pos/warm * pi/2) for pos < warm, then lr (the released AI-KD warm-up)"
+    def _f(pos): return lr * math.sin(pos / warm * math.pi / 2) if pos < warm else lr
+    return _f
+
+class WeightEMA(Callback):
+    "Released AI-KD weight averaging: from `start` of training, every `every` of an epoch, w_avg = decay*w_avg + (1-decay)*w"
+    order = 70
+    def __init__(self, decay:float=0.1, # weight of the old average (the released `ema_alpha`)
+                 every:float=0.1, # update interval, fraction of an epoch
+                 start:float=0.3, # no update before this fraction of training
+                ):
+        self.decay, self.every, self.start = decay, every, start
+    def before_fit(self):
+        self.avg, self.n, self.updates = None, 0, 0
+        self.k = max(int(self.every * len(self.dls.train)), 1); self.total = self.n_epoch * len(self.dls.train)
+    @torch.no_grad()
+    def update(self, model:nn.Module):
+        "One averaging step toward `model`'s parameters"
+        ps = [p.detach().float().clone() for p in model.parameters()]
+        self.avg = ps if self.avg is None else [a.mul_(self.decay).add_(p, alpha=1 - self.decay) for a, p in zip(self.avg, ps)]
+        self.updates += 1
+    def after_batch(self):
+        if not self.training: return
+        self.n += 1
+        if self.n % self.k == 0 and self.n > self.start * self.total: self.update(self.learn.model)
+    @torch.no_grad()
+    def after_train(self):
+        "At the end of the last epoch the model takes the averaged weights (validated and returned)"
+        if self.epoch == self.n_epoch - 1 and self.avg is not None:
+            for p, a in zip(self.learn.model.parameters(), self.avg): p.copy_(a.to(p.dtype))
+
+def aikd_sgd(param_groups, # [backbone params, head params] (from `regressor_splitter`)
+             lr:float=0.05, backbone_mom:float=0.1, head_mom:float=0.9, head_wd:float=5e-4):
+    "torch SGD with the released AI-KD groups (backbone momentum 0.1; head momentum 0.9, weight decay 5e-4), for fastai"
+    bb, hd = (list(g) for g in param_groups)
+    return OptimWrapper(opt=torch.optim.SGD([dict(params=bb, momentum=backbone_mom, weight_decay=0.),
+                                             dict(params=hd, momentum=head_mom, weight_decay=head_wd)], lr=lr))
+
+# %% ../nbs/12_distill.ipynb #05ba678a
+AIKD_RECIPES = {
+    'paper': dict(epochs=1, bs=64, lr=0.05, n_backbone_trainable=100, warmup=0.15, ema=0.1),
+    'adam': dict(epochs=3, bs=128, lr=(1e-4, 1e-3), n_backbone_trainable=None, warmup=0., ema=None),
+}
 
 def train_aikd(images:pd.DataFrame, # DataFrame with `path` to 176x176 margin crops and landmark columns x0,y0..x4,y4
                labels, # (N,) raw labels or DataFrame (path, score)
                teacher='sface', # pretrained FR model (name or module): frozen teacher AND the student's initialisation
                p:float=3.0, # landmark noise (pixels)
-               epochs:int=3, bs:int=128, lr=(1e-4, 1e-3), seed:int=0, valid_every:int=10, device=None, path=None,
-               max_items=None, n_backbone_trainable=None, return_learner:bool=False):
+               recipe:str='paper', # 'paper': SGD + warm-up + EMA, SmoothL1 (see the table); 'adam': the earlier recipe
+               epochs:int|None=None, bs:int|None=None, lr=None, # None: the recipe's value
+               n_backbone_trainable='recipe', # last N backbone tensors trained ('recipe': its value; None: all)
+               seed:int=0, valid_every:int=10, device=None, path=None, max_items=None, return_learner:bool=False):
     "AI-KD: student (copy of the pretrained teacher) on misaligned crops, loss L_q + (1 - cos(student, teacher))"
+    if recipe not in AIKD_RECIPES: raise ValueError(f'recipe must be one of {list(AIKD_RECIPES)}, got {recipe!r}')
+    R = AIKD_RECIPES[recipe]
+    epochs, bs, lr = epochs or R['epochs'], bs or R['bs'], R['lr'] if lr is None else lr
+    nbt = R['n_backbone_trainable'] if n_backbone_trainable == 'recipe' else n_backbone_trainable
     seed_everything(seed)
     crops = np.stack([read_image(pth) for pth in images['path']])
     if crops.shape[1:3] != (176, 176): raise FaceDataError('train_aikd', f'needs 176x176 margin crops, got {crops.shape[1:3]}')
@@ -334,13 +395,23 @@ def train_aikd(images:pd.DataFrame, # DataFrame with `path` to 176x176 margin cr
     tr, va = quality_split(q, valid_every)
     if max_items is not None: tr = np.sort(rng(seed).permutation(tr)[:max_items])
     dtr = MisalignedDataset(crops[tr], lms[tr], emb[tr], q[tr], p=p, seed=seed)
-    dva = MisalignedDataset(crops[va], lms[va], emb[va], q[va], p=p, seed=seed + 1)
+    dva = MisalignedDataset(crops[va], lms[va], emb[va], q[va], p=p, seed=seed + 1, fixed=True)
     model = QualityRegressor(copy.deepcopy(tmod))           # the student: same pretrained weights, its own copy
-    lf = DistillLoss(eps=0., theta=0.5, centroids=False, scale=2.)
-    learn = distill_learner(model, dtr, dva, loss_func=lf, bs=bs, device=device, path=path, n_backbone_trainable=n_backbone_trainable)
-    with learn.no_bar(), learn.no_logging(): learn.fit(epochs, lr=slice(*lr))
+    if recipe == 'paper':
+        lf = DistillLoss(eps=0., theta=0.5, centroids=False, scale=2., quality='smooth_l1', beta=0.5)
+        cbs = [ParamScheduler({'lr': sine_warmup(lr, R['warmup'])}), WeightEMA(R['ema'])]
+        learn = distill_learner(model, dtr, dva, loss_func=lf, bs=bs, device=device, path=path, n_backbone_trainable=nbt,
+                                opt_func=partial(aikd_sgd, lr=lr), cbs=cbs, monitor=None)
+        fit_lr = lr
+    else:
+        lf = DistillLoss(eps=0., theta=0.5, centroids=False, scale=2.)
+        learn = distill_learner(model, dtr, dva, loss_func=lf, bs=bs, device=device, path=path, n_backbone_trainable=nbt)
+        fit_lr = slice(*lr)
+    t0 = time.time()
+    with learn.no_bar(), learn.no_logging(): learn.fit(epochs, lr=fit_lr)
+    rec = record_df(learn); rec.attrs.update(seconds=time.time() - t0, n_train=len(tr), n_valid=len(va), loss=repr(lf), recipe=recipe)
     m = learn.model.float().eval()
-    return (m, record_df(learn), learn) if return_learner else (m, record_df(learn))
+    return (m, rec, learn) if return_learner else (m, rec)
 
 # %% ../nbs/12_distill.ipynb #7192f9dc
 def _check_diff(a, b, what, tol):
@@ -429,9 +500,8 @@ class QualityModel:
         a = read_image(p)
         if a.shape[:2] == (112, 112): return a
         if a.shape[:2] == (176, 176) and not detect: return a[32:144, 32:144]
-        det = _opt_module('detect')
-        if detect and det is not None: return det.detect_align(a, detector=self.detector)[0]
-        raise FaceDataError(p, f'not an aligned 112x112 crop ({a.shape[1]}x{a.shape[0]}); use detect=True with ediffiqa_nb.detect installed')
+        if detect: return detect_align(a, detector=self.detector)[0]
+        raise FaceDataError(p, f'not an aligned 112x112 crop ({a.shape[1]}x{a.shape[0]}); use detect=True')
     def score_files(self, paths, detect:bool=False) -> np.ndarray:
         "Qualities of image files (aligned crops; `detect=True`: detect and align first)"
         return self.score_tensor(np.stack([self._crop(p, detect) for p in paths])) if len(paths) else np.zeros(0, np.float32)
@@ -454,7 +524,7 @@ def ablation(eps_grid=(0.1, 0.2, 0.5, 1.0), theta_grid=(0.1, 0.5, 0.9),
              dev_pairs:pd.DataFrame|None=None, # pairs over the dev set (i, j, mated, sim)
              limit:float=0.3, **train_kw) -> pd.DataFrame:
     "pAUC table (rows eps, columns theta) of eDifFIQA models trained on a grid"
-    metrics = _opt_module('metrics'); x = _to_uint8_nhwc(dev_images); rows = []
+    x = _to_uint8_nhwc(dev_images); rows = []
     for e in eps_grid:
         for t in theta_grid:
             m, _ = train_ediffiqa(images, labels, eps=e, theta=t, **train_kw)
@@ -462,3 +532,56 @@ def ablation(eps_grid=(0.1, 0.2, 0.5, 1.0), theta_grid=(0.1, 0.5, 0.9),
             pa = metrics.pauc_table({'m': q}, dev_pairs, limits=(limit,))['pauc'].iloc[0]
             rows.append(dict(eps=e, theta=t, pauc=pa))
     return pd.DataFrame(rows).pivot(index='eps', columns='theta', values='pauc')
+
+# %% ../nbs/12_distill.ipynb #3e399ace
+class SFaceTail(nn.Module):
+    "The trainable tail of an SFace model (bn1 -> dropout -> fc -> features): trunk activations (N,1024,7,7) -> (N,128)"
+    def __init__(self, sface:nn.Module): # an `fr.SFace`; its modules are shared, not copied
+        super().__init__(); self.bn1, self.dropout, self.fc, self.features = sface.bn1, sface.dropout, sface.fc, sface.features
+    def forward(self, h): return self.features(self.fc(self.dropout(torch.flatten(self.bn1(h.float()), 1))))
+
+@torch.no_grad()
+def sface_trunk(sface:nn.Module, images, # an `fr.SFace`; uint8 crops / tensors / paths
+                bs:int=128, device=None) -> np.ndarray:
+    "float32 (N,1024,7,7) activations of SFace's convolutional trunk (eval mode): the input of `SFaceTail`"
+    dev = default_device(device); x = _to_uint8_nhwc(images); m = sface.to(dev).eval(); out = []
+    for s in range(0, len(x), bs):
+        h = x[s:s+bs].to(dev).permute(0, 3, 1, 2).float().div(127.5).sub(1)
+        h = m.conv_1(((h + 1) * 127.5 - m.in_mean) * m.in_scale)
+        for k in range(2, 2 + len(fr.SFACE_BLOCKS)): h = getattr(m, f'conv_{k}')(getattr(m, f'conv_{k}_dw')(h))
+        out.append(h.float().cpu())
+    return torch.cat(out).numpy() if out else np.zeros((0, 1024, 7, 7), np.float32)
+
+class TrunkDataset(DistillDataset):
+    "Distillation items with cached trunk activations in place of images: (h, teacher embedding, label, centroid)"
+    def __init__(self, feats, emb, labels, cents):
+        self.images = torch.as_tensor(np.asarray(feats, np.float32)); n = len(self.images)
+        self.emb, self.cents = (torch.as_tensor(np.asarray(a), dtype=torch.float32) for a in (emb, cents))
+        self.labels = torch.as_tensor(np.asarray(labels), dtype=torch.float32).reshape(-1); self.flip = False
+        if not (len(self.emb) == len(self.labels) == len(self.cents) == n): raise FaceDataError('TrunkDataset', 'lengths differ')
+    def _x(self, i): return self.images[i]
+
+# %% ../nbs/12_distill.ipynb #e3907507
+def train_frozen_trunk(feats, # (N,1024,7,7) `sface_trunk` activations of the training images
+                       labels, # (N,) raw labels (min-max normalised here)
+                       emb, # (N,128) teacher embeddings (pretrained SFace) of the same images
+                       identities, # (N,) identities (for the centroids)
+                       sface:nn.Module, # the pretrained SFace: the frozen trunk and the student's initialisation (copied)
+                       eps:float=0.5, theta:float=0.5, # centroid weight; weight of L_rc
+                       centroid_labels:bool=True, # False: train on the raw labels
+                       p:float=0.2, epochs:int=3, bs:int=128, lr=(1e-4, 1e-3), seed:int=0, valid_every:int=10,
+                       device='cpu') -> tuple[QualityRegressor, pd.DataFrame]:
+    "eDifFIQA(T) with SFace's trunk frozen: the last 6 backbone tensors + head trained on cached trunk activations"
+    seed_everything(seed)
+    q = minmax(labels); emb = np.asarray(emb, np.float32)
+    cents = centroids(emb, identities, q, p=p, warn=False).per_image if centroid_labels else l2norm(emb)
+    tr, va = quality_split(q, valid_every)
+    student = copy.deepcopy(sface).float().cpu()
+    reg = QualityRegressor(SFaceTail(student), feat_dim=student.fc.out_features)
+    lf = DistillLoss(eps, theta, centroids=centroid_labels)
+    learn = distill_learner(reg, *[TrunkDataset(feats[i], emb[i], q[i], cents[i]) for i in (tr, va)], loss_func=lf, bs=bs, device=device)
+    t0 = time.time()
+    with learn.no_bar(), learn.no_logging(), contextlib.redirect_stdout(io.StringIO()): learn.fit(epochs, lr=slice(*lr))   # no 'Better model found' lines
+    rec = record_df(learn); rec.attrs.update(seconds=time.time() - t0, n_train=len(tr), n_valid=len(va), loss=repr(lf))
+    full = QualityRegressor(student, feat_dim=reg.feat_dim, hidden=reg.hidden); full.head = learn.model.head
+    return full.float().eval(), rec

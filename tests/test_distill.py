@@ -1,7 +1,9 @@
 "Distillation: ONNX / TorchScript export equivalence, checkpoint round trip, and the permutation property of IWBF rank optimisation"
 import numpy as np, pytest, torch
 from ediffiqa_nb.distill import QualityRegressor, TinyFaceNet, export_onnx, export_torchscript, save_quality_model, QualityModel
-from ediffiqa_nb.labels import rank_optimise, minmax
+from ediffiqa_nb.labels import rank_optimise, minmax, cluster_identities, draw_mated_pairs
+import released_optimize
+import ediffiqa_nb.labels as labels_mod
 
 @pytest.fixture(scope='module')
 def model():
@@ -43,3 +45,59 @@ def test_rank_optimise_with_ties_and_singletons():
     emb = np.random.default_rng(0).normal(size=(5, 4))
     out = rank_optimise(q, emb, [1, 1, 1, 2, 3], C=2, theta=0.7, R=2)
     np.testing.assert_array_equal(np.sort(out), np.sort(q))
+
+def _released_case(seed, n_id=10, n_img=40, d=16):
+    g = np.random.default_rng(seed)
+    emb = (g.normal(size=(n_id, 1, d)) + 0.7 * g.normal(size=(n_id, n_img, d))).reshape(-1, d)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)                   # the released code clusters normalised embeddings
+    ids = np.repeat(np.arange(n_id), n_img)
+    q = np.round(g.random(n_id * n_img), 2)                               # rounded: ties in the prior
+    return q, emb, ids
+
+@pytest.mark.parametrize('seed,theta', [(0, 0.001), (1, 0.001), (2, 0.01), (3, 0.1)])
+def test_rank_optimise_matches_released_optimize(seed, theta):
+    "Same clusters and partner draws -> the same permutation as a transcription of the released optimize.py"
+    q, emb, ids = _released_case(seed)
+    R, C = 4, 10                                                          # L = 9 N pairs: theta 0.001 moves ranks
+    clusters = cluster_identities(emb, ids, C=C, seed=seed)
+    draws = [draw_mated_pairs(clusters, ids, seed=100 * seed + r) for r in range(R)]
+    ours = rank_optimise(q, emb, ids, theta=theta, R=R, draws=draws)
+    # the released inputs: {identity: {cluster: [samples]}}, and a choice() that replays our draws
+    cl = {}
+    for i, (ident, c) in enumerate(zip(ids, clusters)): cl.setdefault(int(ident), {}).setdefault(int(c), []).append(i)
+    replay = {(r, int(a), int(clusters[b])): int(b) for r, pr in enumerate(draws) for a, b in pr}
+    choice = lambda it, sample, cluster_id, samples: replay[(it, sample, cluster_id)]
+    ref = released_optimize.optimize({i: float(v) for i, v in enumerate(q)}, cl, dict(enumerate(emb)), choice, epsilon=theta, iterations=R)
+    ref = np.array([ref[i] for i in range(len(q))])
+    moved = (np.argsort(ours, kind='stable') != np.argsort(q, kind='stable')).mean()
+    assert moved > 0                                                      # the case exercises re-ordering
+    np.testing.assert_array_equal(ours, ref)
+
+def test_rank_optimise_clusters_once(monkeypatch):
+    "K-means is fitted once per call: the draws of one call share one clustering"
+    q, emb, ids = _released_case(5)
+    calls = []
+    def counting(*a, **k): calls.append(1); return cluster_identities(*a, **k)
+    monkeypatch.setattr(labels_mod, 'cluster_identities', counting)
+    labels_mod.rank_optimise(q, emb, ids, C=5, R=3)
+    assert len(calls) == 1
+    cl = cluster_identities(emb, ids, C=5, seed=7)
+    for r in range(3):
+        pr = draw_mated_pairs(cl, ids, seed=r)
+        assert (cl[pr[:, 0]] != cl[pr[:, 1]]).all() and (ids[pr[:, 0]] == ids[pr[:, 1]]).all()
+        assert np.bincount(pr[:, 0], minlength=len(q)).tolist() == [4] * len(q)   # one partner per other cluster
+
+def test_cli_distill_raw_is_diffiqa_r(tmp_path, monkeypatch):
+    "`ediffiqa distill --raw` trains DifFIQA(R): raw labels (no centroid correction) and theta = 0 (no L_rc)"
+    import pandas as pd
+    import ediffiqa_nb.distill as distill
+    from ediffiqa_nb.cli import main
+    seen = {}
+    def fake_train(images, labels, **kw):
+        seen.update(kw); return QualityRegressor(TinyFaceNet(16)).eval(), pd.DataFrame(dict(epoch=[0]))
+    monkeypatch.setattr(distill, 'train_ediffiqa', fake_train)
+    monkeypatch.setattr(distill, 'save_quality_model', lambda m, out, **kw: out)
+    lab = tmp_path/'labels.csv'
+    pd.DataFrame(dict(path=[str(tmp_path/f'{i}.jpg') for i in range(4)], identity=[0, 0, 1, 1], label=[0.1, 0.5, 0.7, 1.0])).to_csv(lab, index=False)
+    assert main(['distill', str(lab), str(tmp_path/'m.pt'), '--raw']) == 0
+    assert seen.get('theta') == 0 and seen.get('centroid_labels') is False
