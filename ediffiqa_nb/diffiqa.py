@@ -290,7 +290,7 @@ def score_dataset(items_or_df, # DataFrame with `path` (and `identity`), or a li
     return t
 
 # %% ../nbs/10_diffiqa.ipynb #afe62498
-DEFAULT_MODEL = 'ediffiqa_t_sface.pt'
+DEFAULT_MODEL = 'sface_distilled_flip_rankopt_centroid.pt'   # chosen in 43_study_labels; eDifFIQA(T) from DifFIQA labels stays in assets/ as ediffiqa_t_sface.pt
 
 def packaged_model_path() -> Path:
     "Where the package keeps its default eDifFIQA model (`ediffiqa_nb/assets/DEFAULT_MODEL`)"
@@ -333,11 +333,13 @@ def _score_load(row:dict, detect:bool, detector:str, margin) -> np.ndarray:
 
 def _score_qm(faces, rows, model): return [{'quality': float(q)} for q in score_faces(model, faces)]
 
-def _score_engine(faces, rows, engine):
-    "One batch of aligned faces through a CPU `infer` engine, split over its slots (one core each)"
+def _path_load(row:dict) -> str: return row['path']
+
+def _score_engine(paths, rows, engine, margin=None):
+    "One batch of aligned-crop files through a CPU `infer` engine: each slot (one core) decodes and scores its share"
     from ediffiqa_nb.infer import run_pipeline
-    x = list(faces); per = -(-len(x) // engine.slots)
-    return [{'quality': float(q)} for q in run_pipeline(x, lambda f: f, engine, batch_size=per)]
+    x = list(paths); per = -(-len(x) // engine.slots)
+    return [{'quality': float(q)} for q in run_pipeline(x, partial(aligned_face, margin=margin), engine, batch_size=per)]
 
 def _cpu_engine(engine:str, path:Path, threads:int|None):
     "The `infer` engine for `path` with one slot per core (`threads`, `$OMP_NUM_THREADS`, or the cores per local process)"
@@ -389,7 +391,7 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     if method == 'ediffiqa':
         if cpu_engine:
             eng = _cpu_engine(engine, path, threads)
-            process, settings = partial(_score_engine, engine=eng), dict(model=file_hash(path), engine=f'{eng.name}-{eng.precision}')
+            process, settings = partial(_score_engine, engine=eng, margin=margin), dict(model=file_hash(path), engine=f'{eng.name}-{eng.precision}')
         else:
             qm = load_quality_model(model, dev, bs=batch_size)
             process, settings = partial(_score_qm, model=qm), dict(model=file_hash(path))
@@ -409,7 +411,8 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     items = list_inputs(src)
     keep = ['path'] + (['identity'] if 'identity' in items.columns else [])
     settings.update(job='score', method=method, detect=detect, detector=detector if detect else None, margin=margin)
-    return run_batch(items, partial(_score_load, detect=detect, detector=detector, margin=margin), process, out=out, settings=settings,
+    load = _path_load if cpu_engine and not detect else partial(_score_load, detect=detect, detector=detector, margin=margin)   # the engine's slots decode
+    return run_batch(items, load, process, out=out, settings=settings,
                      keep=keep, columns=keep + ['quality'], shard_size=shard_size, batch_size=batch_size, strict=strict,
                      retry_failed=retry_failed, workers=workers, threads=n, progress=progress, desc=f'{method} scores')
 

@@ -37,7 +37,7 @@ def cache_dir() -> Path:
 
 def default_model() -> Path|None:
     "The default eDifFIQA model, found as `cli.default_model_path` does, without importing torch"
-    name = 'ediffiqa_t_sface.pt'
+    name = 'sface_distilled_flip_rankopt_centroid.pt'   # = diffiqa.DEFAULT_MODEL (tested below)
     models = Path(os.environ.get('EDIFFIQA_MODELS', Path.home()/'.cache'/'ediffiqa_nb'/'models'))
     cands = [models/name, Path(importlib.util.find_spec('ediffiqa_nb').origin).parent/'assets'/name]
     return next((c for c in cands if c.exists()), None)

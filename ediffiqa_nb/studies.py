@@ -51,9 +51,9 @@ def cached(name:str, # file name under `study_cache()` (.npy)
 def load_regressors(models:Path|None=None) -> dict:
     "{name: QualityModel} of the trained regressors in `models` (default `study_models()`); a note for each one missing"
     models, out = Path(models or study_models()), {}
-    shipped = packaged_model_path()
+    shipped = packaged_model_path().parent/'ediffiqa_t_sface.pt'   # not the package default (43_study_labels' model)
     for name, pat in [('ediffiqa_t', 'ediffiqa_t_sface.pt'), ('diffiqa_r', 'diffiqa_r_sface.pt'), ('aikd', '*aikd*.pt')]:
-        fs = sorted(models.glob(pat)) or ([shipped] if name == 'ediffiqa_t' and shipped.exists() else [])
+        fs = sorted(models.glob(pat)) or ([shipped] if name == 'ediffiqa_t' and shipped.exists() else [])   # the packaged eDifFIQA(T), by name
         if not fs: print(f'note: no {pat} under {models}: {name} left out'); continue
         try:
             out[name] = QualityModel.load(fs[0], device='cpu'); out[name].tag = (model_fingerprint(out[name].model) if out[name].model is not None else file_hash(fs[0]))[:8]   # names its cached scores
