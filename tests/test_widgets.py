@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-pytest.importorskip('ipywidgets')
 import matplotlib; matplotlib.use('Agg')
 from ediffiqa_nb.widgets import (ReconstructionInspector, EDCExplorer, DatasetBrowser, tiny_embedder, synthetic_verification,
                                  widget_state, save_widget_state, fig2img, TERMS)
