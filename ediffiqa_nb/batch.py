@@ -244,16 +244,19 @@ def _lock_stale(lock:Path) -> bool:
     except PermissionError: return False
 
 def _try_lock(lock:Path) -> bool:
-    "Create `lock` exclusively (host and pid inside); False when another process holds it"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            with os.fdopen(fd, 'w') as f: f.write(f'{socket.gethostname()} {os.getpid()}')
-            return True
-        except FileExistsError:
-            if not _lock_stale(lock): return False
-            with contextlib.suppress(FileNotFoundError): lock.unlink()
-    return False
+    "Create `lock` exclusively, with its host and pid already inside (a hard link is atomic); False when another process holds it"
+    tmp = lock.with_name(f'{lock.name}.{socket.gethostname()}.{os.getpid()}')
+    try:
+        tmp.write_text(f'{socket.gethostname()} {os.getpid()}')
+        for _ in range(2):
+            try: os.link(tmp, lock); return True
+            except FileExistsError:
+                if not _lock_stale(lock): return False
+                with contextlib.suppress(FileNotFoundError): lock.unlink()
+        return False
+    except FileNotFoundError: return False   # the run folder is gone: another process merged and cleaned up
+    finally:
+        with contextlib.suppress(OSError): tmp.unlink()
 
 def _dist():
     "The torch process group when one is initialised, else None"
@@ -353,7 +356,8 @@ def run_batch(items:pd.DataFrame|Sequence[str], # one row per item (a `key_col` 
     if dist is not None:
         dist.barrier()
         if dist.get_rank() != 0: return _not_merged(out, failed)
-    elif not all(part(s).exists() for s in range(len(shards))) or not _try_lock(rd/'merge.lock'): return _not_merged(out, failed)
+    elif not all(part(s).exists() for s in range(len(shards))) or not _try_lock(rd/'merge.lock') \
+         or not all(part(s).exists() for s in range(len(shards))): return _not_merged(out, failed)   # re-checked under the lock
     results = {}
     for s in range(len(shards)):
         res = _load_pickle(part(s))
