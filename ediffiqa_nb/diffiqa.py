@@ -391,7 +391,7 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     if method == 'ediffiqa':
         if cpu_engine:
             eng = _cpu_engine(engine, path, threads)
-            process, settings = partial(_score_engine, engine=eng, margin=margin), dict(model=file_hash(path), engine=f'{eng.name}-{eng.precision}')
+            process, settings = partial(_score_engine, engine=eng, margin=None if detect else margin), dict(model=file_hash(path), engine=f'{eng.name}-{eng.precision}')
         else:
             qm = load_quality_model(model, dev, bs=batch_size)
             process, settings = partial(_score_qm, model=qm), dict(model=file_hash(path))
