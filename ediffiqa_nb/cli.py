@@ -10,7 +10,7 @@ import numpy as np
 from .core import FaceDataError, shared_data, skip_msg, atomic_save, atomic_write
 from .batch import (BatchResult, BatchFailed, EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, read_table, list_inputs, check_output,
                                write_table, set_threads, aligned_face, check_device)
-from .diffiqa import DEFAULT_MODEL, packaged_model_path, default_model_path
+from .diffiqa import DEFAULT_MODEL, BASELINE_METHODS, packaged_model_path, default_model_path
 from .infer import ENGINES
 
 # %% auto #0
@@ -68,7 +68,7 @@ def cmd_score(args) -> int:
     r = score_images(args.src, method=args.method, model=args.model, ddpm=args.ddpm, detect=args.detect, detector=args.detector,
                      margin=args.margin, out=args.out, batch_size=args.batch_size, device=args.device, t=args.t, repeats=args.repeats,
                      seed=args.seed, shard_size=args.shard_size, strict=args.strict, retry_failed=args.retry_failed,
-                     threads=args.threads, workers=args.workers, progress=not args.quiet, engine=args.engine, ddpm_weights=args.ddpm_weights)
+                     threads=args.threads, workers=args.workers, progress=not args.quiet, engine=args.engine, ddpm_weights=args.ddpm_weights, serfiq_m=args.serfiq_m)
     if args.out is None and r.table is not None: print(r.table.to_string(index=False))
     return report('score', r, 'scores')
 
@@ -264,7 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
             'Without --detect the images must be aligned 112x112 crops (176x176 celeba-style crops lose their 32 px margin; '
             'other margins: --margin). Failures go to OUT.failed.csv (path, stage, reason).')
     s.add_argument('src', help='folder, image file, or .csv/.parquet manifest'); s.add_argument('-o', '--out', help='output .csv or .parquet (default: print)')
-    s.add_argument('--method', choices=['ediffiqa', 'diffiqa'], default='ediffiqa', help='quality method (default ediffiqa)')
+    s.add_argument('--method', choices=['ediffiqa', 'diffiqa', *BASELINE_METHODS], default='ediffiqa', help='quality method (default ediffiqa; embedding-norm, flip and serfiq are the free baselines with SFace, e.g. to write label tables)')
+    s.add_argument('--serfiq-m', type=_pos_int, default=100, help="SER-FIQ's stochastic passes (the paper's m = 100)")
     s.add_argument('--model', help=f'eDifFIQA model file (default: the installed {DEFAULT_MODEL})')
     s.add_argument('--ddpm', help="DDPM checkpoint for --method diffiqa: a toolkit ddpm.pt/checkpoint.pt or the authors' released trainer checkpoint")
     s.add_argument('--detect', action='store_true', help='detect and align raw photos first')

@@ -14,9 +14,9 @@ from .core import LazyModule, FaceDataError, read_image, img2tensor, atomic_save
 from .batch import run_batch, state_dir, aligned_face, list_inputs, check_output, set_threads, check_device
 
 # %% auto #0
-__all__ = ['TERMS', 'DEFAULT_MODEL', 'image_key', 'load_face', 'as_faces', 'ddim_reverse', 'default_pairs', 'released_pairs',
-           'diffiqa_scores', 'score_dataset', 'packaged_model_path', 'default_model_path', 'score_faces',
-           'load_quality_model', 'score_images', 'lookup_scores']
+__all__ = ['TERMS', 'DEFAULT_MODEL', 'BASELINE_METHODS', 'image_key', 'load_face', 'as_faces', 'ddim_reverse', 'default_pairs',
+           'released_pairs', 'diffiqa_scores', 'score_dataset', 'packaged_model_path', 'default_model_path',
+           'score_faces', 'load_quality_model', 'score_images', 'lookup_scores']
 
 # %% ../nbs/10_diffiqa.ipynb #49ba184f
 torch, nn, F = LazyModule('torch'), LazyModule('torch.nn'), LazyModule('torch.nn.functional')  # imported on first use: `ediffiqa score` on the CPU engines never needs torch
@@ -349,11 +349,21 @@ def _cpu_engine(engine:str, path:Path, threads:int|None):
     except FaceDataError: raise
     except Exception as e: raise FaceDataError(path, f'not an eDifFIQA quality model for engine {engine!r} ({type(e).__name__}: {" ".join(str(e).split())[:200]}): pass a model written by `ediffiqa distill`') from None
 
+BASELINE_METHODS = ('embedding-norm', 'flip', 'serfiq')   # free baselines of `baselines`, with SFace
+
+def _score_baseline(faces, rows, method, fr, seed=0, m=100):
+    "One batch of aligned faces scored by a free baseline (`baselines.embedding_norm`, `flip_consistency`, `serfiq`)"
+    from ediffiqa_nb.baselines import embedding_norm, flip_consistency, serfiq
+    x = np.stack(faces)
+    q = embedding_norm(x, fr) if method == 'embedding-norm' else flip_consistency(x, fr) if method == 'flip' else serfiq(x, fr, m=m, seed=seed)
+    return [{'quality': float(v)} for v in q]
+
 def _score_diffiqa(faces, rows, ddpm, fr, kwargs):
     return [{'quality': float(q)} for q in diffiqa_scores(np.stack(faces), ddpm, fr, keys=[r['path'] for r in rows], **kwargs)]
 
 def score_images(src, # folder of images, one image, or a csv/parquet manifest with a `path` column
-                 method:str='ediffiqa', # 'ediffiqa' (a distilled quality model) or 'diffiqa' (DDPM reconstructions)
+                 method:str='ediffiqa', # 'ediffiqa' (a distilled quality model), 'diffiqa' (DDPM reconstructions), or a free baseline of `BASELINE_METHODS`
+                 serfiq_m:int=100, # SER-FIQ's stochastic passes (the paper's m = 100)
                  model:str|Path|None=None, # eDifFIQA model file (default: `default_model_path()`)
                  ddpm:str|Path|None=None, # DDPM checkpoint for 'diffiqa' (read by `train_ddpm.load_ddpm`; the authors' trainer checkpoint too)
                  ddpm_weights:str='ema', # 'ema' or 'model' (the online weights, what the released inference uses)
@@ -374,7 +384,7 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
                 ):
     "Score every image of `src` with `method` through the batch engine; a `BatchResult` (table: path, [identity], quality)"
     check_output(out)
-    if method not in ('ediffiqa', 'diffiqa'): raise FaceDataError(method, "unknown method: use 'ediffiqa' or 'diffiqa'")
+    if method not in ('ediffiqa', 'diffiqa', *BASELINE_METHODS): raise FaceDataError(method, f"unknown method: use 'ediffiqa', 'diffiqa' or one of {', '.join(BASELINE_METHODS)}")
     if batch_size is None or int(batch_size) < 1: raise FaceDataError('--batch-size', f'must be at least 1, got {batch_size}')
     if shard_size < 1: raise FaceDataError('--shard-size', f'must be at least 1, got {shard_size}')
     if t < 1 or repeats < 1: raise FaceDataError('-t/--repeats', f'must be at least 1, got t={t}, repeats={repeats}')
@@ -395,6 +405,10 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
         else:
             qm = load_quality_model(model, dev, bs=batch_size)
             process, settings = partial(_score_qm, model=qm), dict(model=file_hash(path))
+    elif method in BASELINE_METHODS:
+        from ediffiqa_nb.fr import load_sface
+        process = partial(_score_baseline, method=method, fr=load_sface(device=dev), seed=seed, m=serfiq_m)
+        settings = dict(fr='sface', seed=seed, m=serfiq_m if method == 'serfiq' else None)
     else:
         if ddpm is None: raise FaceDataError('--ddpm', 'DifFIQA needs a DDPM checkpoint: train one with `ediffiqa train-ddpm` and pass --ddpm FILE')
         if not Path(ddpm).exists(): raise FaceDataError(ddpm, 'DDPM checkpoint not found: check --ddpm')

@@ -393,3 +393,22 @@ def test_readme_shell_path(tmp_path, monkeypatch, capsys):
     tab = pd.read_csv('pauc.csv')
     assert set(tab.limit) == {0.2, 0.3} and set(tab.method) == {'scores'}
     assert Path('edc.png').stat().st_size > 1000
+
+
+def test_baseline_methods_reproduce_the_committed_label_tables(cli, tmp_path):
+    "`ediffiqa score --method embedding-norm|flip|serfiq` writes the label tables of 43_study_labels (issue 17): same values"
+    from ediffiqa_nb.core import shared_data, skip_msg
+    from ediffiqa_nb.diffiqa import lookup_scores
+    from scipy.stats import spearmanr
+    root = shared_data('celeba-wild')
+    if root is None: pytest.skip(skip_msg('celeba-wild'))
+    meta = pd.read_csv(root/'meta.csv'); train = meta[meta.split == 'train'].iloc[::150]
+    pd.DataFrame({'path': [str(root/'images'/p) for p in train.path], 'identity': train.identity}).to_csv(tmp_path/'m.csv', index=False)
+    for method, table in [('embedding-norm', 'embedding_norm'), ('flip', 'flip'), ('serfiq', 'serfiq')]:
+        r = cli('score', tmp_path/'m.csv', '--method', method, '-o', tmp_path/f'{method}.csv', '-q', '--device', 'cpu')
+        assert r.returncode == 0, r.stderr
+        got = pd.read_csv(tmp_path/f'{method}.csv')
+        ref = lookup_scores(got.path.tolist(), ROOT/'models'/f'labels_{table}_celeba.parquet', col='quality')
+        if method == 'serfiq':   # other dropout masks (the batches differ): the same ranking, values within 0.01
+            assert spearmanr(got.quality, ref)[0] > 0.95 and np.abs(got.quality - ref).max() < 0.01, (got.quality.tolist(), ref.tolist())
+        else: np.testing.assert_allclose(got.quality, ref, rtol=1e-4)
