@@ -22,19 +22,16 @@ EPILOG = ('exit codes: 0 all done; 3 some items failed (listed with the reason i
           'with --strict: stopped at the first failure); 2 usage error or nothing could be done. '
           'A killed run resumes where it stopped when the same command is run again.')
 
-def _pos_int(s:str) -> int:
-    "argparse type: an integer >= 1"
-    try: v = int(s)
-    except ValueError: raise argparse.ArgumentTypeError(f'{s!r} is not an integer') from None
-    if v < 1: raise argparse.ArgumentTypeError(f'must be at least 1, got {v}')
-    return v
+def _int_at_least(lo:int):
+    "An argparse type: an integer >= `lo`"
+    def check(s:str) -> int:
+        try: v = int(s)
+        except ValueError: raise argparse.ArgumentTypeError(f'{s!r} is not an integer') from None
+        if v < lo: raise argparse.ArgumentTypeError(f'must be at least {lo}, got {v}')
+        return v
+    return check
 
-def _nonneg_int(s:str) -> int:
-    "argparse type: an integer >= 0"
-    try: v = int(s)
-    except ValueError: raise argparse.ArgumentTypeError(f'{s!r} is not an integer') from None
-    if v < 0: raise argparse.ArgumentTypeError(f'must be >= 0, got {v}')
-    return v
+_pos_int, _nonneg_int = _int_at_least(1), _int_at_least(0)
 
 # %% ../nbs/30_cli.ipynb #c5b807bf
 def report(cmd:str, # the sub-command, for the messages

@@ -27,20 +27,19 @@ def cpu_threads(threads:int|None=None, # explicit count (wins)
 
 # %% ../nbs/14_infer.ipynb #bcf96c47
 def _err(src, problem:str):
-    "A `core.FaceDataError` (imported on demand: `core` imports torch)"
+    "A `core.FaceDataError` naming `src`"
     from ediffiqa_nb.core import FaceDataError
     return FaceDataError(src, problem)
 
 def cache_dir() -> Path:
-    "Where exported engine files go: `$EDIFFIQA_CACHE/infer` (default `~/.cache/ediffiqa_nb/infer`), as `core.Config().cache`"
-    return Path(os.environ.get('EDIFFIQA_CACHE', Path.home()/'.cache'/'ediffiqa_nb'))/'infer'
+    "Where exported engine files go: `core.Config().cache/'infer'` (`$EDIFFIQA_CACHE`, default `~/.cache/ediffiqa_nb`)"
+    from ediffiqa_nb.core import Config
+    return Config().cache/'infer'
 
 def default_model() -> Path|None:
-    "The default eDifFIQA model, found as `cli.default_model_path` does, without importing torch"
-    name = 'sface_distilled_flip_rankopt_centroid.pt'   # = diffiqa.DEFAULT_MODEL (tested below)
-    models = Path(os.environ.get('EDIFFIQA_MODELS', Path.home()/'.cache'/'ediffiqa_nb'/'models'))
-    cands = [models/name, Path(importlib.util.find_spec('ediffiqa_nb').origin).parent/'assets'/name]
-    return next((c for c in cands if c.exists()), None)
+    "The default eDifFIQA model (`diffiqa.default_model_path`)"
+    from ediffiqa_nb.diffiqa import default_model_path
+    return default_model_path()
 
 # %% ../nbs/14_infer.ipynb #be41ad86
 def _atomic_path(dst:Path):

@@ -18,6 +18,14 @@ def one_line_error(r, *needles, rc=2):
     return lines[0]
 
 
+def celeba(split:str):
+    "(images folder, the split's rows of celeba-wild meta.csv); the test is skipped (and counted) without the shared data"
+    from ediffiqa_nb.core import shared_data, skip_msg
+    root = shared_data('celeba-wild')
+    if root is None: pytest.skip(skip_msg('celeba-wild'))
+    meta = pd.read_csv(root/'meta.csv')
+    return root/'images', meta[meta.split == split]
+
 @pytest.fixture
 def cli(capsys):
     "Run `main` in-process (fast); same fields as a CompletedProcess"
@@ -86,11 +94,8 @@ def test_empty_folder_and_manifest_without_path(cli, tmp_path):
 @pytest.fixture(scope='module')
 def corpus(tmp_path_factory):
     "Photos built at test time from real faces, with every kind of bad input; {name: expected reason or None (good)}"
-    from ediffiqa_nb.core import shared_data, skip_msg
-    root = shared_data('celeba-wild')
-    if root is None: pytest.skip(skip_msg('celeba-wild'))
-    meta = pd.read_csv(root/'meta.csv'); dev = meta[meta.split == 'dev']
-    faces = [Image.open(root/'images'/p).convert('RGB') for p in dev.groupby('identity').head(1).path.iloc[:8]]
+    images, dev = celeba('dev')
+    faces = [Image.open(images/p).convert('RGB') for p in dev.groupby('identity').head(1).path.iloc[:8]]
     d = tmp_path_factory.mktemp('corpus')/'photos'
     exp = {}
     def put(rel, im=None, data=None, reason=None, **kw):
@@ -254,14 +259,11 @@ def test_evaluate_errors(cli, tmp_path):
 @pytest.fixture(scope='module')
 def aligned_faces(tmp_path_factory):
     "Aligned 112x112 crops of 10 identities x 8 celeba-wild dev faces (identity folders)"
-    from ediffiqa_nb.core import shared_data, skip_msg
-    root = shared_data('celeba-wild')
-    if root is None: pytest.skip(skip_msg('celeba-wild'))
-    meta = pd.read_csv(root/'meta.csv'); dev = meta[meta.split == 'dev']
+    images, dev = celeba('dev')
     dev = dev[dev.identity.isin(dev.identity.unique()[:10])].groupby('identity').head(8)
     d = tmp_path_factory.mktemp('aligned')
     for p in dev.path:
-        (d/p).parent.mkdir(parents=True, exist_ok=True); Image.open(root/'images'/p).crop((32, 32, 144, 144)).save((d/p).with_suffix('.png'))
+        (d/p).parent.mkdir(parents=True, exist_ok=True); Image.open(images/p).crop((32, 32, 144, 144)).save((d/p).with_suffix('.png'))
     return d
 
 
@@ -376,13 +378,10 @@ def _readme_shell(name='README.md'):
 def test_readme_shell_path(tmp_path, monkeypatch, capsys):
     "photos -> prepare -> score -> pairs -> evaluate, exactly as the README writes it (run in-process), on 4 identities x 4 real photos"
     import shlex
-    from ediffiqa_nb.core import shared_data, skip_msg
     from ediffiqa_nb.cli import main
-    root = shared_data('celeba-wild')
-    if root is None: pytest.skip(skip_msg('celeba-wild'))
-    meta = pd.read_csv(root/'meta.csv'); dev = meta[meta.split == 'dev']
+    images, dev = celeba('dev')
     dev = dev[dev.identity.isin(dev.identity.unique()[:4])].groupby('identity').head(4)
-    for p in dev.path: (tmp_path/'photos'/p).parent.mkdir(parents=True, exist_ok=True); shutil.copy(root/'images'/p, tmp_path/'photos'/p)
+    for p in dev.path: (tmp_path/'photos'/p).parent.mkdir(parents=True, exist_ok=True); shutil.copy(images/p, tmp_path/'photos'/p)
     monkeypatch.chdir(tmp_path)
     cmds = [shlex.split(c) for c in _readme_shell()]
     assert [c[:2] for c in cmds] == [['ediffiqa', 'prepare'], ['ediffiqa', 'score'], ['ediffiqa', 'pairs'], ['ediffiqa', 'evaluate']]
@@ -397,13 +396,10 @@ def test_readme_shell_path(tmp_path, monkeypatch, capsys):
 
 def test_baseline_methods_reproduce_the_committed_label_tables(cli, tmp_path):
     "`ediffiqa score --method embedding-norm|flip|serfiq` writes the label tables of 43_study_labels (issue 17): same values"
-    from ediffiqa_nb.core import shared_data, skip_msg
     from ediffiqa_nb.diffiqa import lookup_scores
     from scipy.stats import spearmanr
-    root = shared_data('celeba-wild')
-    if root is None: pytest.skip(skip_msg('celeba-wild'))
-    meta = pd.read_csv(root/'meta.csv'); train = meta[meta.split == 'train'].iloc[::150]
-    pd.DataFrame({'path': [str(root/'images'/p) for p in train.path], 'identity': train.identity}).to_csv(tmp_path/'m.csv', index=False)
+    images, train = celeba('train'); train = train.iloc[::150]
+    pd.DataFrame({'path': [str(images/p) for p in train.path], 'identity': train.identity}).to_csv(tmp_path/'m.csv', index=False)
     for method, table in [('embedding-norm', 'embedding_norm'), ('flip', 'flip'), ('serfiq', 'serfiq')]:
         r = cli('score', tmp_path/'m.csv', '--method', method, '-o', tmp_path/f'{method}.csv', '-q', '--device', 'cpu')
         assert r.returncode == 0, r.stderr
