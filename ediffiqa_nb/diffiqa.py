@@ -335,11 +335,11 @@ def _score_qm(faces, rows, model): return [{'quality': float(q)} for q in score_
 
 def _path_load(row:dict) -> str: return row['path']
 
-def _score_engine(paths, rows, engine, margin=None):
-    "One batch of aligned-crop files through a CPU `infer` engine: each slot (one core) decodes and scores its share"
+def _score_engine(paths, rows, engine, margin=None, batch_size:int=64):
+    "A shard of aligned-crop files through a CPU `infer` engine (the slots decode and score); a failing file fails alone"
     from ediffiqa_nb.infer import run_pipeline
-    x = list(paths); per = -(-len(x) // engine.slots)
-    return [{'quality': float(q)} for q in run_pipeline(x, partial(aligned_face, margin=margin), engine, batch_size=per)]
+    errs = {}; q = run_pipeline(list(paths), partial(aligned_face, margin=margin), engine, batch_size=batch_size, errors=errs)
+    return [errs[i] if i in errs else {'quality': float(v)} for i, v in enumerate(q)]
 
 def _cpu_engine(engine:str, path:Path, threads:int|None):
     "The `infer` engine for `path` with one slot per core (`threads`, `$OMP_NUM_THREADS`, or the cores per local process)"
@@ -401,7 +401,7 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     if method == 'ediffiqa':
         if cpu_engine:
             eng = _cpu_engine(engine, path, threads)
-            process, settings = partial(_score_engine, engine=eng, margin=None if detect else margin), dict(model=file_hash(path), engine=f'{eng.name}-{eng.precision}')
+            process, settings = partial(_score_engine, engine=eng, margin=None if detect else margin, batch_size=batch_size), dict(model=file_hash(path), engine=f'{eng.name}-{eng.precision}')
         else:
             qm = load_quality_model(model, dev, bs=batch_size)
             process, settings = partial(_score_qm, model=qm), dict(model=file_hash(path))
@@ -426,8 +426,9 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     keep = ['path'] + (['identity'] if 'identity' in items.columns else [])
     settings.update(job='score', method=method, detect=detect, detector=detector if detect else None, margin=margin)
     load = _path_load if cpu_engine and not detect else partial(_score_load, detect=detect, detector=detector, margin=margin)   # the engine's slots decode
+    per_call = shard_size if cpu_engine and not detect else batch_size   # the engine takes a whole shard and batches it itself
     return run_batch(items, load, process, out=out, settings=settings,
-                     keep=keep, columns=keep + ['quality'], shard_size=shard_size, batch_size=batch_size, strict=strict,
+                     keep=keep, columns=keep + ['quality'], shard_size=shard_size, batch_size=per_call, strict=strict,
                      retry_failed=retry_failed, workers=workers, threads=n, progress=progress, desc=f'{method} scores')
 
 # %% ../nbs/10_diffiqa.ipynb #ec727e8b

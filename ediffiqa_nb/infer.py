@@ -235,11 +235,23 @@ def _load_crop(path, margin:int=0) -> np.ndarray:
         raise _err(path, f'is {a.shape[1]}x{a.shape[0]}, not an aligned {s}x{s} face: {hint}, or score_photos for raw photos')
     return a[margin:margin+112, margin:margin+112, ::-1]
 
+# %% ../nbs/14_infer.ipynb #b7c1d2e3
+def _batches(n:int, size:int, slots:int) -> list:
+    "(start, stop) of worker batches: `size` at first, then halving (down to 4) so that the slots finish together"
+    out, s = [], 0
+    while s < n:
+        b = size
+        while b > 4 and b > -(-(n - s) // (2*slots)): b //= 2   # powers of two: few distinct shapes for the engine
+        out.append((s, min(n, s + b))); s += b
+    return out
+
+
 # %% ../nbs/14_infer.ipynb #9e79ba39
 def run_pipeline(items:list, # one entry per image (e.g. paths)
                  load, # item -> aligned uint8 (112,112,3) face (None: no face, quality NaN); runs in the worker threads
                  engine:Engine, # from `get_engine`; one worker per slot
-                 batch_size:int=16, # images per worker batch: memory is `engine.slots x batch_size` faces
+                 batch_size:int=16, # images per worker batch (smaller at the end): memory is `engine.slots x batch_size` faces
+                 errors:dict|None=None, # collects {index: exception} of items whose `load` failed (quality NaN); None: raise
                 ) -> np.ndarray:
     "Qualities `(len(items),)`: each worker decodes a batch and scores it on its own slot"
     n, out = len(items), np.full(len(items), np.nan, np.float32)
@@ -247,16 +259,20 @@ def run_pipeline(items:list, # one entry per image (e.g. paths)
     free, local = queue.SimpleQueue(), threading.local()
     for s in range(engine.slots): free.put(s)
     def init(): local.slot = free.get()
-    def work(s):
-        b = items[s:s+batch_size]; x = np.empty((len(b), 112, 112, 3), np.uint8); ok = np.ones(len(b), bool)
-        for k, it in enumerate(b):
-            face = load(it)
+    def work(s, e):
+        x = np.empty((e - s, 112, 112, 3), np.uint8); ok = np.ones(e - s, bool)
+        for k in range(e - s):
+            try: face = load(items[s + k])
+            except Exception as err:
+                if errors is None: raise
+                errors[s + k] = err; face = None
             if face is None: ok[k] = False
             else: x[k] = face
-        if ok.any(): out[s:s+len(b)][ok] = engine(x[ok] if not ok.all() else x, local.slot)
+        if ok.any(): out[s:e][ok] = engine(x[ok] if not ok.all() else x, local.slot)
     with cf.ThreadPoolExecutor(engine.slots, initializer=init, thread_name_prefix='ediffiqa-infer') as ex:
-        for f in [ex.submit(work, s) for s in range(0, n, batch_size)]: f.result()
+        for f in [ex.submit(work, s, e) for s, e in _batches(n, batch_size, engine.slots)]: f.result()
     return out
+
 
 # %% ../nbs/14_infer.ipynb #47ca0721
 def score_aligned(paths, # image files: aligned 112x112 faces, or aligned crops with a `margin`

@@ -4,10 +4,10 @@
 
 # %% ../nbs/43_study_labels.ipynb #9f968d0b
 from __future__ import annotations
-import time
+import time, hashlib
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from .core import FaceDataError, shared_data, skip_msg
+from .core import FaceDataError, atomic_save, shared_data, skip_msg
 from .data import celeba_wild
 from .fr import load_sface
 from .diffiqa import lookup_scores
@@ -38,16 +38,22 @@ def source_scores(crops:np.ndarray, # uint8 (N,112,112,3) aligned crops
                   diffiqa_table:str|Path|None=None, # DifFIQA labels (parquet); None: no DifFIQA source
                   serfiq_m:int=100, seed:int=0, timings:dict|None=None,
                   emb=None, # precomputed SFace embeddings of `crops` (computed when None)
+                  names=SOURCES, # the sources wanted
+                  known:dict|None=None, # scores already at hand ({source: (N,)}), not recomputed (e.g. for the rank average)
                  ) -> dict:
-    "{source: (N,) scores} for `SOURCES` (higher = better); `timings` collects seconds per source"
-    sface = sface or load_sface(device='cpu'); t = {} if timings is None else timings; out = {}
-    t0 = time.time(); e = embed(sface, crops) if emb is None else emb; ef = embed(sface, crops[:, :, ::-1].copy())
-    out['embedding_norm'] = np.linalg.norm(e, axis=1).astype(np.float64); t['embedding_norm'] = time.time() - t0
-    out['flip'] = (l2norm(e) * l2norm(ef)).sum(1).astype(np.float64); t['flip'] = t['embedding_norm']
-    t0 = time.time(); out['serfiq'] = serfiq(crops, sface, m=serfiq_m, seed=seed, batch_size=16, device='cpu'); t['serfiq'] = time.time() - t0
-    if diffiqa_table is not None: out['diffiqa'] = lookup_scores(list(paths), diffiqa_table)
-    out['rank_avg'] = rank_average(out)
-    return out
+    "{source: (N,) scores} for `names` (higher = better); `timings` collects seconds per source computed"
+    t = {} if timings is None else timings; out = dict(known or {})
+    need = set(names) | (set(RANK_AVG_OF) if 'rank_avg' in names else set())
+    if need & {'embedding_norm', 'flip'} - set(out) or 'serfiq' in need - set(out): sface = sface or load_sface(device='cpu')
+    if need & {'embedding_norm', 'flip'} - set(out):
+        t0 = time.time(); e = embed(sface, crops) if emb is None else emb; ef = embed(sface, crops[:, :, ::-1].copy())
+        out['embedding_norm'] = np.linalg.norm(e, axis=1).astype(np.float64); t['embedding_norm'] = time.time() - t0
+        out['flip'] = (l2norm(e) * l2norm(ef)).sum(1).astype(np.float64); t['flip'] = t['embedding_norm']
+    if 'serfiq' in need - set(out):
+        t0 = time.time(); out['serfiq'] = serfiq(crops, sface, m=serfiq_m, seed=seed, batch_size=16, device='cpu'); t['serfiq'] = time.time() - t0
+    if 'diffiqa' in names and 'diffiqa' not in out and diffiqa_table is not None: out['diffiqa'] = lookup_scores(list(paths), diffiqa_table)
+    if 'rank_avg' in names and 'rank_avg' not in out: out['rank_avg'] = rank_average(out)
+    return {n: out[n] for n in names if n in out}
 
 def label_table(df:pd.DataFrame, # images with `path`, `identity` (and `split`)
                 q, # (N,) scores
