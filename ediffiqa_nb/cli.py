@@ -10,7 +10,8 @@ import numpy as np
 from .core import FaceDataError, shared_data, skip_msg, atomic_save, atomic_write
 from .batch import (BatchResult, BatchFailed, EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, read_table, list_inputs, check_output,
                                write_table, set_threads, aligned_face, check_device)
-from .diffiqa import DEFAULT_MODEL, BASELINE_METHODS, packaged_model_path, default_model_path
+from .core import DEFAULT_MODEL, packaged_model_path, default_model_path
+from .diffiqa import BASELINE_METHODS
 from .infer import ENGINES
 
 # %% auto #0
@@ -63,7 +64,7 @@ def cmd_score(args) -> int:
     "Score face images with eDifFIQA (default) or DifFIQA; writes a csv/parquet or prints a table"
     from ediffiqa_nb.diffiqa import score_images
     r = score_images(args.src, method=args.method, model=args.model, ddpm=args.ddpm, detect=args.detect, detector=args.detector,
-                     margin=args.margin, out=args.out, batch_size=args.batch_size, device=args.device, t=args.t, repeats=args.repeats,
+                     margin=args.margin, out=args.out, batch_size=args.batch_size, device=args.device, t=args.t, repeats=args.repeats, steps=args.reverse_steps,
                      seed=args.seed, shard_size=args.shard_size, strict=args.strict, retry_failed=args.retry_failed,
                      threads=args.threads, workers=args.workers, progress=not args.quiet, engine=args.engine, ddpm_weights=args.ddpm_weights, serfiq_m=args.serfiq_m)
     if args.out is None and r.table is not None: print(r.table.to_string(index=False))
@@ -268,8 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--detect', action='store_true', help='detect and align raw photos first')
     s.add_argument('--detector', default='retinaface', help='landmark detector for --detect')
     s.add_argument('--margin', type=_nonneg_int, default=None, help='the images are aligned crops with this margin in px (default: 112x112 as is, 176x176 minus 32)')
-    s.add_argument('--batch-size', type=_pos_int, default=64, help='faces per model call'); s.add_argument('--shard-size', type=_pos_int, default=256, help='images per resumable shard')
+    s.add_argument('--batch-size', type=_pos_int, default=None, help='faces per model call (default: 16 per core with the CPU engine, 64 otherwise)'); s.add_argument('--shard-size', type=_pos_int, default=256, help='images per resumable shard')
     s.add_argument('-t', '--t', type=_pos_int, default=5, help='DifFIQA noise step'); s.add_argument('--repeats', type=_pos_int, default=10, help='DifFIQA repeats')
+    s.add_argument('--reverse-steps', type=_pos_int, default=None, help='DifFIQA UNet calls per reconstruction (default: t, the paper; 1 = the CPU labels of 10_diffiqa)')
     s.add_argument('--ddpm-weights', default='ema', choices=['ema', 'model'], help="DifFIQA: the DDPM's EMA weights (default) or its online weights ('model', what the released inference uses)")
     s.add_argument('--engine', default='auto', choices=['auto', 'qualitymodel', *ENGINES],
                    help="CPU engine for eDifFIQA (default auto: the fastest measured here, OpenVINO bf16 on cores with native bf16; qualitymodel: the torch QualityModel)")

@@ -12,8 +12,9 @@ import numpy as np
 from PIL import Image, ImageOps
 
 # %% auto #0
-__all__ = ['ImageSource', 'FaceDataError', 'LazyModule', 'default_device', 'seed_everything', 'rng', 'torch_rng', 'read_image',
-           'img2tensor', 'tensor2img', 'atomic_write', 'atomic_save', 'file_hash', 'Config', 'shared_data', 'skip_msg']
+__all__ = ['ImageSource', 'DEFAULT_MODEL', 'FaceDataError', 'LazyModule', 'default_device', 'seed_everything', 'rng', 'torch_rng',
+           'read_image', 'img2tensor', 'tensor2img', 'atomic_write', 'atomic_save', 'file_hash', 'Config',
+           'shared_data', 'skip_msg', 'packaged_model_path', 'default_model_path']
 
 # %% ../nbs/00_core.ipynb #cb7e1c5d
 class FaceDataError(ValueError):
@@ -256,3 +257,16 @@ def skip_msg(sub:str='') -> str:
     if log:
         with open(log, 'a') as f: f.write(what + '\n')
     return f"SKIPPED: shared face data {what} not found (set $EDIFFIQA_DATA to run these tests)"
+
+# %% ../nbs/00_core.ipynb #c0defa02
+DEFAULT_MODEL = 'sface_distilled_flip_rankopt_centroid.pt'   # chosen in 43_study_labels; eDifFIQA(T) from DifFIQA labels stays in assets/ as ediffiqa_t_sface.pt
+
+def packaged_model_path() -> Path:
+    "Where the package keeps its default eDifFIQA model (`ediffiqa_nb/assets/DEFAULT_MODEL`)"
+    import ediffiqa_nb
+    return Path(ediffiqa_nb.__file__).parent/'assets'/DEFAULT_MODEL
+
+def default_model_path() -> Path|None:
+    "The default eDifFIQA model: `Config().models/DEFAULT_MODEL` when you put one there, else the one shipped in the package"
+    return next((c for c in [Config().models/DEFAULT_MODEL, packaged_model_path()] if c.exists()), None)
+

@@ -11,12 +11,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 from .core import LazyModule, FaceDataError, read_image, img2tensor, atomic_save, default_device, torch_rng, file_hash
+from .core import DEFAULT_MODEL, packaged_model_path, default_model_path   # re-exported: `diffiqa.default_model_path` as before
 from .batch import run_batch, state_dir, aligned_face, list_inputs, check_output, set_threads, check_device
 
 # %% auto #0
-__all__ = ['TERMS', 'DEFAULT_MODEL', 'BASELINE_METHODS', 'image_key', 'load_face', 'as_faces', 'ddim_reverse', 'default_pairs',
-           'released_pairs', 'diffiqa_scores', 'score_dataset', 'packaged_model_path', 'default_model_path',
-           'score_faces', 'load_quality_model', 'score_images', 'lookup_scores']
+__all__ = ['TERMS', 'BASELINE_METHODS', 'image_key', 'load_face', 'as_faces', 'ddim_reverse', 'default_pairs', 'released_pairs',
+           'diffiqa_scores', 'score_dataset', 'score_faces', 'load_quality_model', 'score_images', 'lookup_scores']
 
 # %% ../nbs/10_diffiqa.ipynb #49ba184f
 torch, nn, F = LazyModule('torch'), LazyModule('torch.nn'), LazyModule('torch.nn.functional')  # imported on first use: `ediffiqa score` on the CPU engines never needs torch
@@ -290,19 +290,6 @@ def score_dataset(items_or_df, # DataFrame with `path` (and `identity`), or a li
     return t
 
 # %% ../nbs/10_diffiqa.ipynb #afe62498
-DEFAULT_MODEL = 'sface_distilled_flip_rankopt_centroid.pt'   # chosen in 43_study_labels; eDifFIQA(T) from DifFIQA labels stays in assets/ as ediffiqa_t_sface.pt
-
-def packaged_model_path() -> Path:
-    "Where the package keeps its default eDifFIQA model (`ediffiqa_nb/assets/DEFAULT_MODEL`)"
-    import ediffiqa_nb
-    return Path(ediffiqa_nb.__file__).parent/'assets'/DEFAULT_MODEL
-
-def default_model_path() -> Path|None:
-    "The default eDifFIQA model: `Config().models/DEFAULT_MODEL` when you put one there, else the one shipped in the package"
-    from ediffiqa_nb.core import Config
-    cands = [Config().models/DEFAULT_MODEL, packaged_model_path()]
-    return next((c for c in cands if c.exists()), None)
-
 def score_faces(model, # a `distill.QualityModel` (anything with `score_tensor(uint8 (N,112,112,3)) -> (N,)`)
                 faces, # aligned RGB uint8 faces: a list of (112,112,3) or an (N,112,112,3) array
                ) -> np.ndarray:
@@ -371,9 +358,10 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
                  detector:str='retinaface', # landmark detector for `detect`
                  margin:int|None=None, # aligned crops with this margin (None: 112x112, or 176x176 celeba-style)
                  out:str|Path|None=None, # output table (.csv/.parquet); None: in memory (no resume)
-                 batch_size:int=64, # faces per model call
+                 batch_size:int|None=None, # faces per model call (None: 16 per slot with a CPU engine, 64 otherwise)
                  device=None, # 'cpu', 'cuda', ...
                  t:int=5, repeats:int=10, seed:int=0, # DifFIQA noise step, repeats and seed
+                 steps:int|None=None, # DifFIQA UNet calls per reconstruction (None: t, the paper; 1: x0 predicted from x_t, the CPU labels)
                  shard_size:int=256, # images per resumable shard
                  strict:bool=False, # stop at the first failing image
                  retry_failed:bool=False, # score earlier failures again
@@ -385,7 +373,7 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     "Score every image of `src` with `method` through the batch engine; a `BatchResult` (table: path, [identity], quality)"
     check_output(out)
     if method not in ('ediffiqa', 'diffiqa', *BASELINE_METHODS): raise FaceDataError(method, f"unknown method: use 'ediffiqa', 'diffiqa' or one of {', '.join(BASELINE_METHODS)}")
-    if batch_size is None or int(batch_size) < 1: raise FaceDataError('--batch-size', f'must be at least 1, got {batch_size}')
+    if batch_size is not None and int(batch_size) < 1: raise FaceDataError('--batch-size', f'must be at least 1, got {batch_size}')
     if shard_size < 1: raise FaceDataError('--shard-size', f'must be at least 1, got {shard_size}')
     if t < 1 or repeats < 1: raise FaceDataError('-t/--repeats', f'must be at least 1, got t={t}, repeats={repeats}')
     if margin is not None and margin < 0: raise FaceDataError('--margin', f'must be >= 0, got {margin}')
@@ -394,6 +382,7 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     cpu_engine = (method == 'ediffiqa' and engine != 'qualitymodel' and path is not None and path.suffix in ('.pt', '.onnx') and path.exists()
                   and (str(device) == 'cpu' or (device is None and os.environ.get('EDIFFIQA_DEVICE', 'cpu') == 'cpu')))
     dev = None if cpu_engine else check_device(device)   # the CPU engines need no torch device (nor torch)
+    batch_size = batch_size or (16 if cpu_engine else 64)   # the engines run as fast at 16 as at 128, with less memory
     if detect:
         from ediffiqa_nb.detect import get_detector
         try: get_detector(detector)
@@ -420,8 +409,8 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
         except Exception as e: raise FaceDataError(ddpm, f'not a DDPM checkpoint ({type(e).__name__}: {e})') from None
         if dev.type == 'cpu': net.model.inference()   # frozen weight standardisation + channels_last: same numbers to fp32 rounding, faster on CPU
         fr = load_sface(device=dev)
-        kw = dict(t=t, n=repeats, seed=seed, device=dev)
-        process, settings = partial(_score_diffiqa, ddpm=net, fr=fr, kwargs=kw), dict(ddpm=file_hash(Path(ddpm)), ddpm_weights=ddpm_weights, t=t, n=repeats, seed=seed)
+        kw = dict(t=t, n=repeats, seed=seed, steps=steps, device=dev)
+        process, settings = partial(_score_diffiqa, ddpm=net, fr=fr, kwargs=kw), dict(ddpm=file_hash(Path(ddpm)), ddpm_weights=ddpm_weights, t=t, n=repeats, seed=seed, steps=steps)
     items = list_inputs(src)
     keep = ['path'] + (['identity'] if 'identity' in items.columns else [])
     settings.update(job='score', method=method, detect=detect, detector=detector if detect else None, margin=margin)

@@ -13,7 +13,7 @@ import cv2
 __all__ = ['ENGINES', 'cpu_threads', 'cache_dir', 'default_model', 'onnx_model', 'cpu_flags', 'has_native_bf16', 'Engine',
            'OpenVINOEngine', 'OrtEngine', 'TorchEngine', 'int8_model', 'auto_engine', 'get_engine', 'run_pipeline',
            'score_aligned', 'precision_guard', 'engine_table', 'FaceFinder', 'paste_photos', 'align_photos',
-           'score_photos']
+           'photo_face', 'score_photos']
 
 # %% ../nbs/14_infer.ipynb #5a615973
 def cpu_threads(threads:int|None=None, # explicit count (wins)
@@ -37,8 +37,8 @@ def cache_dir() -> Path:
     return Config().cache/'infer'
 
 def default_model() -> Path|None:
-    "The default eDifFIQA model (`diffiqa.default_model_path`)"
-    from ediffiqa_nb.diffiqa import default_model_path
+    "The default eDifFIQA model (`core.default_model_path`: no pandas, no torch)"
+    from ediffiqa_nb.core import default_model_path
     return default_model_path()
 
 # %% ../nbs/14_infer.ipynb #be41ad86
@@ -414,6 +414,21 @@ def align_photos(paths, # photo files
         if c is not None: crops[k] = c
     with cf.ThreadPoolExecutor(cpu_threads(threads), thread_name_prefix='ediffiqa-align') as ex: list(ex.map(one, range(n)))
     return crops, lms, scores, errors
+
+# %% ../nbs/14_infer.ipynb #f1ace002
+def photo_face(path, # photo file (any size)
+               finder:FaceFinder, # the detector (one per process: it is thread-safe)
+               size:int=112, margin:int=0, # aligned size and extra border
+               max_side:int|None=4096, # shrink larger photos while decoding (as `detect.align_photo`)
+              ) -> np.ndarray:
+    "The aligned RGB uint8 face with the best detector score in a photo file; `FaceDataError` naming the file otherwise"
+    from ediffiqa_nb.core import read_image
+    from ediffiqa_nb.data import umeyama, template
+    img = read_image(path, max_side=max_side); r = finder(img)
+    if r is None: raise _err(path, 'no face found')
+    side = size + 2*margin
+    return cv2.warpAffine(img, umeyama(r[0].astype(np.float64), template(size, margin)), (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
 
 # %% ../nbs/14_infer.ipynb #0958e5cd
 def score_photos(paths, # photo files (any size), one face each

@@ -89,7 +89,7 @@ DEFAULT_MODEL['name'] = model_name(**DEFAULT_MODEL) if DEFAULT_MODEL['variant'] 
 LINEAGE = {'serfiq': 'SER-FIQ (Terhorst et al., CVPR 2020) on SFace: m=100 passes with dropout p=0.5 on the input of the last linear layer, seed 0',
            'embedding_norm': 'L2 norm of the raw SFace embedding',
            'flip': 'cosine between the SFace embeddings of the image and its horizontal mirror',
-           'diffiqa': 'DifFIQA with the bundled tiny DDPM (models/diffiqa_celeba.parquet)',
+           'diffiqa': 'DifFIQA with the bundled DDPM (models/ddpm_tiny_celeba.pt, online weights; t=5, 1 reverse step, flip, n=1, seed 0; models/diffiqa_celeba.parquet)',
            'rank_avg': 'mean normalised rank of SER-FIQ (m=100), SFace embedding norm and flip consistency'}
 SCORE_MEANING = ('raw regressor output, higher = better; trained to regress min-max normalised labels (0 = worst, 1 = best training '
                  'image), so most scores lie in about [0, 1], values slightly outside occur and are not clipped; comparable between '

@@ -408,3 +408,18 @@ def test_baseline_methods_reproduce_the_committed_label_tables(cli, tmp_path):
         if method == 'serfiq':   # other dropout masks (the batches differ): the same ranking, values within 0.01
             assert spearmanr(got.quality, ref)[0] > 0.95 and np.abs(got.quality - ref).max() < 0.01, (got.quality.tolist(), ref.tolist())
         else: np.testing.assert_allclose(got.quality, ref, rtol=1e-4)
+
+def test_diffiqa_method_reproduces_the_committed_diffiqa_table(cli, tmp_path):
+    "`ediffiqa score --method diffiqa` at the CPU label setting gives `models/diffiqa_celeba.parquet` (the DifFIQA source of 43_study_labels)"
+    from ediffiqa_nb.diffiqa import lookup_scores
+    images, train = celeba('train'); train = train.iloc[::400]
+    pd.DataFrame({'path': [str(images/p) for p in train.path], 'identity': train.identity}).to_csv(tmp_path/'m.csv', index=False)
+    r = cli('score', tmp_path/'m.csv', '--method', 'diffiqa', '--ddpm', ROOT/'models'/'ddpm_tiny_celeba.pt', '--ddpm-weights', 'model',
+            '-t', '5', '--repeats', '1', '--reverse-steps', '1', '-o', tmp_path/'d.csv', '-q', '--device', 'cpu')
+    assert r.returncode == 0, r.stderr
+    got = pd.read_csv(tmp_path/'d.csv')
+    assert len(got) == len(train) >= 9
+    np.testing.assert_allclose(got.quality, lookup_scores(got.path.tolist(), ROOT/'models'/'diffiqa_celeba.parquet'), atol=1e-5)
+    r = cli('score', tmp_path/'m.csv', '--method', 'diffiqa', '--ddpm', ROOT/'models'/'ddpm_tiny_celeba.pt', '-t', '5', '--repeats', '1',
+            '--reverse-steps', '1', '-o', tmp_path/'ema.csv', '-q', '--device', 'cpu')   # the EMA weights give other scores: the test can fail
+    assert r.returncode == 0 and np.abs(pd.read_csv(tmp_path/'ema.csv').quality - got.quality).max() > 1e-3
