@@ -8,12 +8,12 @@ peak RSS is that process's VmHWM):
   toolkit  ediffiqa_nb.infer.score_aligned(paths, margin=32) (default engine), results written to a csv: wall time and
            peak RSS of that process; start-up and steady-state images/s from a second process that times its phases
   cli      `ediffiqa score FOLDER --margin 32 -o out.csv` (the resumable batch engine + the default infer engine;
-           --no-cli to leave it out): the done-when ratio is this one
+           --no-cli to leave it out), in the same alternating rounds: the done-when ratio is this one
   photos   ediffiqa_nb.infer.score_photos on synthetic 640x480 and 1920x1080 photos (celeba-wild crops pasted onto a
            smooth random background), next to the detector's own cost (RetinaFace forward only) and `align_photos`
            (detection + alignment, what `prepare` does before writing files); on 640x480 also `ediffiqa score --detect`
            (the CLI: RetinaFace, alignment and scoring in the engine's slots, inside the batch engine; start-up included)
-           and `detect.prepare` (still one detector per loader process, writing PNGs)
+           and `detect.prepare` (the same detector in one single-thread call per core, writing PNGs and the manifest)
   unet     DifFIQA's UNet on CPU: fp32 matmul peak, and the small UNet's achieved GFLOP/s eager, with frozen weight
            standardisation, with channels_last, and bf16 autocast, all in the same child
 Images: the first N celeba-wild train+dev crops (176x176, margin 32), symlinked into a temporary folder.
@@ -134,13 +134,13 @@ rc = main(['score', man, '--detect', '-o', out, '-q']); t_end = time.perf_counte
 print(json.dumps(dict(peak_rss_mb=_hwm(), startup_s=0.0, ips=len(paths) / (t_end - t0), n=len(paths), rc=rc)))
 '''
 
-PREPARE_OLD = HWM + r'''
+PREPARE = HWM + r'''
 import sys, time, json, warnings; t0 = time.perf_counter()
 from ediffiqa_nb.detect import prepare
-src, dest = sys.argv[1:3]
+src, dest = sys.argv[1:3]; t1 = time.perf_counter()
 with warnings.catch_warnings():
     warnings.simplefilter('ignore'); man = prepare(src, dest, progress=False)
-print(json.dumps(dict(peak_rss_mb=_hwm(), n=len(man), in_process_s=time.perf_counter() - t0)))
+print(json.dumps(dict(peak_rss_mb=_hwm(), n=len(man), in_process_s=time.perf_counter() - t0, run_s=time.perf_counter() - t1)))
 '''
 
 UNET = HWM + r'''
@@ -195,8 +195,8 @@ def main():
     ap.add_argument('--threads', type=int, default=None, help='cores (default: $OMP_NUM_THREADS or all allowed)')
     ap.add_argument('--engine', default='auto', help='toolkit engine (ediffiqa_nb.infer.ENGINES)')
     ap.add_argument('--no-cli', dest='cli', action='store_false', help="leave out this checkout's `ediffiqa score` CLI")
-    ap.add_argument('--old-photos', type=int, default=40, help='photos for `detect.prepare` (0: skip)')
-    ap.add_argument('--rounds', type=int, default=2, help='alternating zoo/toolkit runs (the best wall of each is compared)')
+    ap.add_argument('--prepare-photos', type=int, default=300, help='640x480 photos for `detect.prepare` (0: skip)')
+    ap.add_argument('--rounds', type=int, default=2, help='alternating zoo/toolkit/CLI runs (the best wall of each is compared)')
     ap.add_argument('--no-unet', action='store_true')
     ap.add_argument('--json', default=None, help='write all numbers here')
     a = ap.parse_args()
@@ -218,16 +218,16 @@ def main():
         lst = d/'paths.txt'; lst.write_text('\n'.join(paths))
         child(TOOLKIT_ONCE, [lst, d/'warm.csv', a.engine], th)   # fills the OS file cache and the engine caches for both sides
         R['load_before'] = load()
-        runs = {'zoo': [], 'toolkit': []}
-        for _ in range(a.rounds):   # alternating, best wall of each: both sides sample the same load
+        runs = {'zoo': [], 'toolkit': []} | ({'cli': []} if a.cli else {})
+        for k in range(a.rounds):   # alternating, best wall of each: every side samples the same load
             runs['zoo'].append(child(ZOO, [onnx, lst, d/'zoo.npy'], th))
             runs['toolkit'].append(child(TOOLKIT_ONCE, [lst, d/'tk.csv', a.engine], th))
+            if a.cli: runs['cli'].append(child(CLI, [d/'crops', d/f'cli{k}.csv'], th))   # a fresh output each round: no resume
         for k, v in runs.items(): R[k] = min(v, key=lambda r: r['wall_s']) | {'walls_s': [round(r['wall_s'], 2) for r in v]}
         R['toolkit'].update({k: v for k, v in child(TOOLKIT, [lst, d/'tk.npy', a.engine], th).items() if k in ('startup_s', 'steady_ips', 'engine')})
         R['load_after'] = load()
         q_zoo, q_tk = np.load(d/'zoo.npy'), np.load(d/'tk.npy')
         R['spearman_toolkit_vs_zoo'] = float(spearmanr(q_zoo, q_tk)[0]); R['max_abs_diff_toolkit_vs_zoo'] = float(np.abs(q_zoo - q_tk).max())
-        if a.cli: R['cli'] = child(CLI, [d/'crops', d/'cli.csv'], th)
         for key, n, size, face in [('photos_640x480', a.photos, (640, 480), 0.45), ('photos_1920x1080', a.photos_hd, (1920, 1080), 0.35)]:
             if n <= 0: continue
             ph = make_photos(paths[:n], size, face, d/'photos', seed=0)
@@ -235,10 +235,10 @@ def main():
             R[key] = child(PHOTOS, [pl, a.engine], th)
             R[key].update(child(PHOTO_PARTS, [pl], th) | {'peak_rss_mb': R[key]['peak_rss_mb']})
             if key == 'photos_640x480' and a.cli: R['photos_640x480_cli'] = child(PHOTOS_CLI, [pl, d/'cli_photos.csv'], th)
-            if key == 'photos_640x480' and a.old_photos > 0:
-                old_src = d/'old_src'; old_src.mkdir()
-                for f in ph[:a.old_photos]: os.symlink(f, old_src/Path(f).name)
-                R['prepare_640x480_before'] = child(PREPARE_OLD, [old_src, d/'old_dest'], th)
+            if key == 'photos_640x480' and a.prepare_photos > 0:
+                src = d/'prepare_src'; src.mkdir()
+                for f in ph[:a.prepare_photos]: os.symlink(f, src/Path(f).name)
+                R['prepare_640x480'] = child(PREPARE, [src, d/'prepare_dest'], th)
         if not a.no_unet: R['unet'] = child(UNET, [th], th)
     R['load_end'] = load()
     z, t = R['zoo'], R['toolkit']
@@ -261,8 +261,8 @@ def main():
               f"RetinaFace forward alone {r['detector_only_ips']:6.1f} img/s at {r['det_input'][1]}x{r['det_input'][0]} | JPEG decode {r['decode_ms']:.1f} ms/img")
         if key == 'photos_640x480' and 'photos_640x480_cli' in R:
             b = R['photos_640x480_cli']; print(f"  ediffiqa score --detect (CLI, n={b['n']}): {b['n']/b['wall_s']:.1f} img/s incl. start-up (wall {b['wall_s']:.2f} s), peak RSS {b['peak_rss_mb']:.0f} MB")
-        if key == 'photos_640x480' and 'prepare_640x480_before' in R:
-            b = R['prepare_640x480_before']; print(f"  before: detect.prepare (process pool, writes PNGs), n={b['n']}: {b['n']/b['wall_s']:.1f} img/s incl. start-up (wall {b['wall_s']:.2f} s), peak RSS {b['peak_rss_mb']:.0f} MB of the parent process")
+        if key == 'photos_640x480' and 'prepare_640x480' in R:
+            b = R['prepare_640x480']; print(f"  detect.prepare (writes PNGs and the manifest), n={b['n']}: {b['n']/b['wall_s']:.1f} img/s incl. start-up (wall {b['wall_s']:.2f} s), {b['n']/b['run_s']:.1f} img/s after the imports, peak RSS {b['peak_rss_mb']:.0f} MB")
     if 'unet' in R:
         u = R['unet']; pk = u['matmul_peak_gflops']
         print(f"\nDifFIQA UNet (dim 16, {u['unet_gflop_per_img']:.2f} GFLOP/img, batch 2, {u['threads']} threads); fp32 matmul peak {pk:.0f} GFLOP/s measured in the same child")

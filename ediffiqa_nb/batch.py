@@ -289,6 +289,7 @@ def run_batch(items:pd.DataFrame|Sequence[str], # one row per item (a `key_col` 
               strict:bool=False, # raise `BatchFailed` at the first failing item
               rank:int|None=None, world_size:int|None=None, # this process / all processes; None: $RANK / $WORLD_SIZE
               workers:int=0, # `load` processes (0: this process)
+              load_threads:int=0, # `load` threads in this process when `workers` is 0 (for loaders that release the GIL: onnxruntime, OpenCV)
               threads:int|None=None, # torch/OpenCV threads (`set_threads`); None: `default_threads()`
               progress:bool=False, # progress bar on stderr
               desc:str='items', # progress bar label
@@ -330,6 +331,7 @@ def run_batch(items:pd.DataFrame|Sequence[str], # one row per item (a `key_col` 
     pool = None
     if workers and workers > 0 and len(todo) > 1:
         pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'), initializer=set_threads, initargs=(1,))
+    elif load_threads > 1 and len(todo) > 1: pool = cf.ThreadPoolExecutor(load_threads, thread_name_prefix='ediffiqa-load')
     try:
         if out is None:  # in memory: no state, no resume
             results = {}
