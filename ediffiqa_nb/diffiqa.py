@@ -320,12 +320,17 @@ def _score_load(row:dict, detect:bool, detector:str, margin) -> np.ndarray:
 
 def _score_qm(faces, rows, model): return [{'quality': float(q)} for q in score_faces(model, faces)]
 
+def _slot_detector():
+    "path -> aligned 112x112 face of a photo, RetinaFace in the calling thread (`infer.photo_face`)"
+    from ediffiqa_nb.infer import FaceFinder, photo_face
+    return partial(photo_face, finder=FaceFinder())
+
 def _path_load(row:dict) -> str: return row['path']
 
-def _score_engine(paths, rows, engine, margin=None, batch_size:int=64):
-    "A shard of aligned-crop files through a CPU `infer` engine (the slots decode and score); a failing file fails alone"
+def _score_engine(paths, rows, engine, margin=None, batch_size:int=64, face=None):
+    "A shard of files through a CPU `infer` engine: the slots decode (`face`: path -> aligned face) and score; a failing file fails alone"
     from ediffiqa_nb.infer import run_pipeline
-    errs = {}; q = run_pipeline(list(paths), partial(aligned_face, margin=margin), engine, batch_size=batch_size, errors=errs)
+    errs = {}; q = run_pipeline(list(paths), face or partial(aligned_face, margin=margin), engine, batch_size=batch_size, errors=errs)
     return [errs[i] if i in errs else {'quality': float(v)} for i, v in enumerate(q)]
 
 def _cpu_engine(engine:str, path:Path, threads:int|None):
@@ -390,7 +395,8 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     if method == 'ediffiqa':
         if cpu_engine:
             eng = _cpu_engine(engine, path, threads)
-            process, settings = partial(_score_engine, engine=eng, margin=None if detect else margin, batch_size=batch_size), dict(model=file_hash(path), engine=f'{eng.name}-{eng.precision}')
+            face = _slot_detector() if detect and detector == 'retinaface' else None   # RetinaFace runs in the engine's slots too
+            process, settings = partial(_score_engine, engine=eng, margin=None if detect else margin, batch_size=batch_size, face=face), dict(model=file_hash(path), engine=f'{eng.name}-{eng.precision}')
         else:
             qm = load_quality_model(model, dev, bs=batch_size)
             process, settings = partial(_score_qm, model=qm), dict(model=file_hash(path))
@@ -414,8 +420,9 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     items = list_inputs(src)
     keep = ['path'] + (['identity'] if 'identity' in items.columns else [])
     settings.update(job='score', method=method, detect=detect, detector=detector if detect else None, margin=margin)
-    load = _path_load if cpu_engine and not detect else partial(_score_load, detect=detect, detector=detector, margin=margin)   # the engine's slots decode
-    per_call = shard_size if cpu_engine and not detect else batch_size   # the engine takes a whole shard and batches it itself
+    in_slots = cpu_engine and (not detect or detector == 'retinaface')   # the engine's slots decode (and detect)
+    load = _path_load if in_slots else partial(_score_load, detect=detect, detector=detector, margin=margin)
+    per_call = shard_size if in_slots else batch_size   # the engine takes a whole shard and batches it itself
     return run_batch(items, load, process, out=out, settings=settings,
                      keep=keep, columns=keep + ['quality'], shard_size=shard_size, batch_size=per_call, strict=strict,
                      retry_failed=retry_failed, workers=workers, threads=n, progress=progress, desc=f'{method} scores')
