@@ -9,12 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import cv2
-import torch
-import torch.nn.functional as F
-from .core import read_image, img2tensor, FaceDataError, atomic_write, atomic_save, shared_data, skip_msg, rng
+from .core import LazyModule, read_image, img2tensor, FaceDataError, atomic_write, atomic_save, shared_data, skip_msg, rng
+torch, F = LazyModule('torch'), LazyModule('torch.nn.functional')   # imported on first use: detection and alignment never need torch
 
 # %% auto #0
-__all__ = ['ARCFACE_TEMPLATE', 'LANDMARK_COLS', 'IMG_EXTS', 'template', 'umeyama', 'align_face', 'align_batch',
+__all__ = ['torch', 'F', 'ARCFACE_TEMPLATE', 'LANDMARK_COLS', 'IMG_EXTS', 'template', 'umeyama', 'align_face', 'align_batch',
            'jitter_landmarks', 'misalign', 'has_landmarks', 'landmarks', 'celeba_wild', 'image_folder', 'orl_faces',
            'read_manifest', 'FaceDataset', 'singletons', 'mated_pairs', 'nonmated_pairs', 'make_pairs', 'check_pairs',
            'read_lfw_pairs', 'write_lfw_pairs', 'lfw_paths', 'read_bin', 'bin_pairs', 'make_templates']
@@ -179,8 +178,8 @@ def read_manifest(fn, # csv or parquet with `path` (absolute, or relative to the
     return df
 
 # %% ../nbs/01_data.ipynb #243ece10
-class FaceDataset(torch.utils.data.Dataset):
-    "Aligned faces and identity indices from a table with `path`, `identity` and optional landmarks"
+class FaceDataset:
+    "Aligned faces and identity indices from a table with `path`, `identity` and optional landmarks (a map-style dataset for torch's `DataLoader`)"
     def __init__(self, df:pd.DataFrame, # table with `path`, `identity`, optional x0..y4
                  size:int=112, # aligned size
                  as_tensor:bool=True, # [-1,1] CHW tensor, else uint8 HWC array
