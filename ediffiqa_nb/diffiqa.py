@@ -386,6 +386,7 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     path = (Path(model) if model else default_model_path()) if method == 'ediffiqa' else None
     cpu_engine = (method == 'ediffiqa' and engine != 'qualitymodel' and path is not None and path.suffix in ('.pt', '.onnx') and path.exists()
                   and (str(device) == 'cpu' or (device is None and os.environ.get('EDIFFIQA_DEVICE', 'cpu') == 'cpu')))
+    in_slots = cpu_engine and (not detect or detector == 'retinaface')   # the engine's slots decode (and detect with RetinaFace)
     dev = None if cpu_engine else check_device(device)   # the CPU engines need no torch device (nor torch)
     batch_size = batch_size or (16 if cpu_engine else 64)   # the engines run as fast at 16 as at 128, with less memory
     if detect:
@@ -395,7 +396,7 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     if method == 'ediffiqa':
         if cpu_engine:
             eng = _cpu_engine(engine, path, threads)
-            face = _slot_detector() if detect and detector == 'retinaface' else None   # RetinaFace runs in the engine's slots too
+            face = _slot_detector() if in_slots and detect else None   # RetinaFace in the engine's slots
             process, settings = partial(_score_engine, engine=eng, margin=None if detect else margin, batch_size=batch_size, face=face), dict(model=file_hash(path), engine=f'{eng.name}-{eng.precision}')
         else:
             qm = load_quality_model(model, dev, bs=batch_size)
@@ -420,7 +421,6 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     items = list_inputs(src)
     keep = ['path'] + (['identity'] if 'identity' in items.columns else [])
     settings.update(job='score', method=method, detect=detect, detector=detector if detect else None, margin=margin)
-    in_slots = cpu_engine and (not detect or detector == 'retinaface')   # the engine's slots decode (and detect)
     load = _path_load if in_slots else partial(_score_load, detect=detect, detector=detector, margin=margin)
     per_call = shard_size if in_slots else batch_size   # the engine takes a whole shard and batches it itself
     return run_batch(items, load, process, out=out, settings=settings,

@@ -386,8 +386,7 @@ def paste_photos(crops, # uint8 (N,H,W,3) face crops (e.g. celeba-wild 176x176)
 # %% ../nbs/14_infer.ipynb #b86a803d
 def _photo_loader(paths, finder:FaceFinder, size:int, margin:int, lms:np.ndarray, scores:np.ndarray, errors:list):
     "index -> aligned face of photo `paths[index]` (None when no face); fills `lms`, `scores`, `errors` at that index"
-    from ediffiqa_nb.data import umeyama, template
-    tpl = template(size, margin); side = size + 2*margin
+    from ediffiqa_nb.data import align_face
     def load(k):
         p = paths[k]
         if not os.path.isfile(p): raise _err(p, 'file not found: check the path')
@@ -396,7 +395,7 @@ def _photo_loader(paths, finder:FaceFinder, size:int, margin:int, lms:np.ndarray
         r = finder(img, bgr=True)
         if r is None: errors[k] = 'no face found'; return None
         lms[k], scores[k] = r
-        return cv2.warpAffine(img, umeyama(r[0].astype(np.float64), tpl), (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)[..., ::-1]
+        return align_face(img, r[0], size, margin)[..., ::-1]   # BGR in, RGB out
     return load
 
 def align_photos(paths, # photo files
@@ -423,11 +422,10 @@ def photo_face(path, # photo file (any size)
               ) -> np.ndarray:
     "The aligned RGB uint8 face with the best detector score in a photo file; `FaceDataError` naming the file otherwise"
     from ediffiqa_nb.core import read_image
-    from ediffiqa_nb.data import umeyama, template
+    from ediffiqa_nb.data import align_face
     img = read_image(path, max_side=max_side); r = finder(img)
     if r is None: raise _err(path, 'no face found')
-    side = size + 2*margin
-    return cv2.warpAffine(img, umeyama(r[0].astype(np.float64), template(size, margin)), (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return align_face(img, r[0], size, margin)
 
 
 # %% ../nbs/14_infer.ipynb #0958e5cd
