@@ -4,19 +4,21 @@
 
 # %% ../nbs/13_batch.ipynb #635b2d4d
 from __future__ import annotations
-import os, sys, json, time, socket, pickle, shutil, hashlib, warnings, contextlib, concurrent.futures as cf, multiprocessing as mp
+import os, sys, csv, json, time, socket, pickle, shutil, hashlib, warnings, contextlib, concurrent.futures as cf, multiprocessing as mp
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
-import pandas as pd
-from .core import FaceDataError, atomic_write, atomic_save, file_hash
+from .core import FaceDataError, LazyModule, atomic_write, atomic_save, file_hash
 
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_USAGE', 'EXIT_PARTIAL', 'IMAGE_EXTS', 'TABLE_EXTS', 'FAILED_COLS', 'usable_cpus', 'default_threads',
-           'set_threads', 'current_threads', 'list_images', 'read_table', 'check_output', 'write_table', 'list_inputs',
-           'aligned_face', 'check_device', 'item_key', 'fingerprint', 'BatchFailed', 'BatchResult', 'state_dir',
-           'run_batch']
+           'set_threads', 'current_threads', 'list_images', 'read_table', 'check_output', 'write_table', 'input_rows',
+           'list_inputs', 'write_rows', 'aligned_face', 'check_device', 'item_key', 'fingerprint', 'BatchFailed',
+           'BatchResult', 'state_dir', 'run_batch']
+
+# %% ../nbs/13_batch.ipynb #b7a1c000
+pd = LazyModule('pandas')  # imported on first use: a folder scored into a csv never needs it
 
 # %% ../nbs/13_batch.ipynb #2ebcd436
 EXIT_OK, EXIT_USAGE, EXIT_PARTIAL = 0, 2, 3  # all done; usage error or nothing could be done; some items failed (the rest written)
@@ -92,25 +94,66 @@ def write_table(df:pd.DataFrame, path:str|Path) -> Path:
     "Write `df` atomically as csv or parquet (by suffix)"
     return atomic_save(df, Path(path))
 
-def list_inputs(src:str|Path, # folder of images, one image, or a csv/parquet manifest with a `path` column
-               ) -> pd.DataFrame:
-    "A table with a `path` column (absolute strings; relative manifest paths resolved against the manifest's folder)"
+
+# %% ../nbs/13_batch.ipynb #b7a1c002
+def _is_manifest(src:Path) -> bool: return src.suffix.lower() in TABLE_EXTS and not src.is_dir()
+
+def _manifest(src:Path) -> pd.DataFrame:
+    "A manifest's rows, paths made absolute (relative ones against the manifest's folder), each image once"
+    df = read_table(src)
+    if 'path' not in df.columns: raise FaceDataError(src, f"manifest has no 'path' column (columns: {list(df.columns)}): add one with the image paths")
+    if len(df) == 0: raise FaceDataError(src, 'manifest is empty: list at least one image')
+    df = df.copy(); base = src.absolute().parent
+    df['path'] = [str(Path(p) if Path(p).is_absolute() else base/p) for p in df['path'].astype(str)]
+    if df.path.duplicated().any(): raise FaceDataError(src, f'lists {df.path[df.path.duplicated()].iloc[0]} twice: each image once')
+    return df.reset_index(drop=True)
+
+def input_rows(src:str|Path, # folder of images, one image, or a csv/parquet manifest with a `path` column
+              ) -> list[dict]:
+    "The inputs as one dict per image (`path`, and `identity` or the manifest's columns); a folder or an image is listed without pandas"
     src = Path(src)
     if not src.exists() and not src.is_symlink(): raise FaceDataError(src, 'no such file or folder: check the path')
-    if src.is_dir():
-        files = list_images(src)
-        if not files: raise FaceDataError(src, f'no images found (looked for {", ".join(IMAGE_EXTS)}): point at a folder of face images')
-        rel = [f.relative_to(src.absolute()) for f in files]
-        return pd.DataFrame({'path': [str(f) for f in files], 'identity': [r.parts[0] if len(r.parts) > 1 else '' for r in rel]})
-    if src.suffix.lower() in TABLE_EXTS:
-        df = read_table(src)
-        if 'path' not in df.columns: raise FaceDataError(src, f"manifest has no 'path' column (columns: {list(df.columns)}): add one with the image paths")
-        if len(df) == 0: raise FaceDataError(src, 'manifest is empty: list at least one image')
-        df = df.copy(); base = src.absolute().parent
-        df['path'] = [str(Path(p) if Path(p).is_absolute() else base/p) for p in df['path'].astype(str)]
-        if df.path.duplicated().any(): raise FaceDataError(src, f'lists {df.path[df.path.duplicated()].iloc[0]} twice: each image once')
-        return df.reset_index(drop=True)
-    return pd.DataFrame({'path': [str(src.absolute())]})
+    if _is_manifest(src): return _manifest(src).to_dict('records')
+    if not src.is_dir(): return [{'path': str(src.absolute())}]
+    files, root = list_images(src), src.absolute()
+    if not files: raise FaceDataError(src, f'no images found (looked for {", ".join(IMAGE_EXTS)}): point at a folder of face images')
+    return [{'path': str(f), 'identity': r.parts[0] if len(r.parts) > 1 else ''} for f, r in ((f, f.relative_to(root)) for f in files)]
+
+def list_inputs(src:str|Path, # folder of images, one image, or a csv/parquet manifest with a `path` column
+               ) -> pd.DataFrame:
+    "`input_rows` as a table with a `path` column (absolute strings; relative manifest paths resolved against the manifest's folder)"
+    src = Path(src)
+    return _manifest(src) if _is_manifest(src) and (src.exists() or src.is_symlink()) else pd.DataFrame(input_rows(src))
+
+
+# %% ../nbs/13_batch.ipynb #b7a1c004
+def _table(rows:list[dict], columns) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    cols = list(columns) if columns else list(df.columns)
+    for c in df.columns:
+        if c not in cols: cols.append(c)
+    return df.reindex(columns=cols) if len(df) else pd.DataFrame({c: [] for c in cols})
+
+def _csv_cells(vals:list) -> list[str]|None:
+    "One column's csv cells as `DataFrame.to_csv` writes them; None unless every value is a plain str, int, float, bool or None"
+    miss = [v is None or (type(v) is float and v != v) for v in vals]
+    kinds = {type(v) for v, m in zip(vals, miss) if not m}
+    if not kinds <= {str, int, float, bool} or any(type(v) is int and abs(v) >= 2**53 for v in vals): return None
+    num = kinds <= {int, float} and (float in kinds or any(miss))   # a float64 column: its ints print as floats
+    return ['' if m else repr(float(v)) if num else str(v) for v, m in zip(vals, miss)]
+
+def write_rows(rows:list[dict], # one dict per row
+               columns:Sequence[str], # the column order (a value a row lacks is written empty)
+               path:str|Path, # .csv or .parquet
+              ) -> Path:
+    "Write rows atomically (format by suffix); a csv of plain values is written without pandas, byte for byte as `DataFrame.to_csv`"
+    path = Path(path)
+    cells = [_csv_cells([r.get(c) for r in rows]) for c in columns] if path.suffix.lower() == '.csv' else [None]
+    if any(c is None for c in cells): return write_table(_table(rows, columns), path)
+    with atomic_write(path, None) as tmp, open(tmp, 'w', newline='', encoding='utf-8') as f:
+        w = csv.writer(f, lineterminator=os.linesep); w.writerow(columns); w.writerows(zip(*cells))
+    return path
+
 
 # %% ../nbs/13_batch.ipynb #491a0592
 def aligned_face(src, # path, bytes, PIL image or array (see `core.read_image`)
@@ -152,27 +195,39 @@ def fingerprint(*parts) -> str:
 class BatchFailed(FaceDataError):
     "A `strict` run stopped at its first failing item"
 
-@dataclass
+FAILED_COLS = ['path', 'stage', 'reason']
+
 class BatchResult:
-    "What a batch run produced: the merged table (None on a rank that did not merge), the failures and the counts"
-    table: pd.DataFrame|None
-    failed: pd.DataFrame
-    n_done: int = 0 # items processed by this run
-    n_failed: int = 0 # items that failed (this run or, not retried, an earlier one)
-    n_skipped: int = 0 # items whose results were re-used from an earlier run
-    merged: bool = True # this process wrote the outputs
-    out: Path|None = None
-    failed_path: Path|None = None
+    "What a batch run produced: the merged rows (None on a rank that did not merge), the failures and the counts"
+    def __init__(self, rows:list[dict]|None, # the merged table's rows in input order (None: another process merges)
+                 failures:list[dict], # path, stage and reason of each failed item
+                 columns:Sequence[str]=(), # the table's columns
+                 n_done:int=0, # items processed by this run
+                 n_failed:int=0, # items that failed (this run or, not retried, an earlier one)
+                 n_skipped:int=0, # items whose results were re-used from an earlier run
+                 merged:bool=True, # this process wrote the outputs
+                 out:Path|None=None, failed_path:Path|None=None):
+        self.rows, self.failures, self.columns, self._frames = rows, failures, list(columns), {}
+        self.n_done, self.n_failed, self.n_skipped, self.merged, self.out, self.failed_path = n_done, n_failed, n_skipped, merged, out, failed_path
     def summary(self) -> str: return f'{self.n_done} done, {self.n_failed} failed, {self.n_skipped} skipped'
-    def __len__(self): return 0 if self.table is None else len(self.table)
+    def __len__(self): return 0 if self.rows is None else len(self.rows)
+    def __repr__(self): return f'BatchResult({self.summary()}, merged={self.merged})'
+    @property
+    def table(self) -> pd.DataFrame|None:
+        "The merged table, made a DataFrame on first use (a command that only writes it never imports pandas)"
+        if self.rows is not None and 'table' not in self._frames: self._frames['table'] = _table(self.rows, self.columns)
+        return self._frames.get('table')
+    @property
+    def failed(self) -> pd.DataFrame:
+        "The failures as a table: path, stage, reason"
+        if 'failed' not in self._frames: self._frames['failed'] = _table(self.failures, FAILED_COLS)
+        return self._frames['failed']
     @property
     def exit_code(self) -> int:
         "0: all done; 3: some failed (the rest written); 2: nothing could be done"
         if self.n_failed == 0: return EXIT_OK
         return EXIT_PARTIAL if self.n_done + self.n_skipped > 0 else EXIT_USAGE
-    def __repr__(self): return f'BatchResult({self.summary()}, merged={self.merged})'
 
-FAILED_COLS = ['path', 'stage', 'reason']
 
 # %% ../nbs/13_batch.ipynb #5b663499
 def _reason(e:BaseException) -> str:
@@ -265,14 +320,26 @@ def _dist():
     return dist if dist.is_available() and dist.is_initialized() else None
 
 # %% ../nbs/13_batch.ipynb #c9a37a06
-def _table(rows:list[dict], columns) -> pd.DataFrame:
-    df = pd.DataFrame(rows)
-    cols = list(columns) if columns else list(df.columns)
-    for c in df.columns:
-        if c not in cols: cols.append(c)
-    return df.reindex(columns=cols) if len(df) else pd.DataFrame({c: [] for c in cols})
+def _rows_of(items, key_col:str) -> tuple[list[dict], list[str]]:
+    "Rows (dicts) and columns of a DataFrame, a list of row dicts or a list of paths (pandas only for a DataFrame)"
+    if hasattr(items, 'to_dict') and hasattr(items, 'columns'):
+        df = items.reset_index(drop=True); return df.to_dict('records'), list(df.columns)
+    rows = [dict(r) if isinstance(r, dict) else {key_col: str(r)} for r in items]
+    return rows, list(dict.fromkeys(k for r in rows for k in r)) or [key_col]
 
-def run_batch(items:pd.DataFrame|Sequence[str], # one row per item (a `key_col` column), or a list of paths
+def _first_repeat(values):
+    "The first value seen a second time, else None"
+    seen = set()
+    for v in values:
+        if v in seen: return v
+        seen.add(v)
+
+def _out_columns(rows:list[dict], keep, columns) -> list:
+    "Output columns: `columns` first when given, then `keep`, then the result fields in first-seen order"
+    cols = list(dict.fromkeys([*keep, *(columns or []), *(k for r in rows for k in r)]))
+    return [c for c in columns if c in cols] + [c for c in cols if c not in columns] if columns else cols
+
+def run_batch(items:pd.DataFrame|Sequence[str|dict], # one row per item (a `key_col` column): a table, row dicts, or a list of paths
               load:Callable, # load(row: dict) -> x for one item (runs in `workers` processes when > 0)
               process:Callable|None=None, # process(xs, rows) -> one dict per item, on batches of `batch_size`; None: load's dict
               out:str|Path|None=None, # final table (.csv/.parquet); None: in memory, no state, no resume
@@ -297,15 +364,14 @@ def run_batch(items:pd.DataFrame|Sequence[str], # one row per item (a `key_col` 
               still_valid:Callable|None=None, # still_valid(row, result) -> bool: a re-usable result whose files are gone is redone
              ) -> BatchResult:
     "Run `load`/`process` over `items` in resumable atomic shards; one merge writes `out` and `failed`"
-    df = pd.DataFrame({key_col: [str(p) for p in items]}) if not isinstance(items, pd.DataFrame) else items.reset_index(drop=True)
-    if key_col not in df.columns: raise FaceDataError('<items>', f'no {key_col!r} column')
-    if df[key_col].duplicated().any(): raise FaceDataError(df[key_col][df[key_col].duplicated()].iloc[0], 'listed twice: each item once')
+    rows, cols = _rows_of(items, key_col)
+    if key_col not in cols: raise FaceDataError('<items>', f'no {key_col!r} column')
+    if (dup := _first_repeat(r[key_col] for r in rows)) is not None: raise FaceDataError(dup, 'listed twice: each item once')
     if shard_size < 1 or batch_size < 1: raise FaceDataError('--batch-size', f'shard_size and batch_size must be >= 1 (got {shard_size}, {batch_size})')
     rank = int(os.environ.get('RANK', 0)) if rank is None else int(rank)
     world_size = int(os.environ.get('WORLD_SIZE', 1)) if world_size is None else int(world_size)
     set_threads(threads)
-    keep = list(df.columns) if keep is None else list(keep)
-    rows = df.to_dict('records')
+    keep = cols if keep is None else list(keep)
     keys = [item_key(r[key_col], hash_files) for r in rows]
     sfp = fingerprint(settings or {})
     fp = fingerprint(sfp, keys, shard_size)
@@ -372,7 +438,7 @@ def run_batch(items:pd.DataFrame|Sequence[str], # one row per item (a `key_col` 
 def _as_row(xs, rows): return list(xs)
 
 def _not_merged(out, failed):
-    return BatchResult(None, pd.DataFrame(columns=FAILED_COLS), merged=False, out=out, failed_path=failed)
+    return BatchResult(None, [], merged=False, out=out, failed_path=failed)
 
 def _merge(rows, keys, reused, results, keep, columns, key_col, out, failed, sd, sfp, before_merge, prev):
     "Assemble the results in input order and write the outputs (atomically, results store last)"
@@ -386,11 +452,12 @@ def _merge(rows, keys, reused, results, keep, columns, key_col, out, failed, sd,
         else: n_failed += 1
         if r[0] == 'ok': ok.append({**{c: row[c] for c in keep}, **r[1]})
         else: bad.append({'path': row[key_col], 'stage': r[1], 'reason': r[2]})
-    table = _table(ok, list(keep) + [c for c in (columns or []) if c not in keep])
-    if columns: table = table[[c for c in columns if c in table.columns] + [c for c in table.columns if c not in columns]]
-    fails = pd.DataFrame(bad, columns=FAILED_COLS)
-    if before_merge is not None: before_merge(table)
+    res = BatchResult(ok, bad, _out_columns(ok, keep, columns), n_done, n_failed, n_skipped, True, out, failed)
+    if before_merge is not None: before_merge(res.table)
     if out is not None:
-        write_table(fails, failed); write_table(table, out)
+        write_rows(bad, FAILED_COLS, failed)
+        if before_merge is None: write_rows(ok, res.columns, out)
+        else: write_table(res.table, out)   # as `before_merge` left it
         _save_pickle(dict(settings=sfp, results={**prev, **store}), sd/'results.pkl')  # older items stay re-usable
-    return BatchResult(table, fails, n_done, n_failed, n_skipped, True, out, failed)
+    return res
+

@@ -43,8 +43,8 @@ def report(cmd:str, # the sub-command, for the messages
     "Print the outcome of a batch run; its exit code (0 all done, 3 some failed, 2 nothing done)"
     if not r.merged:
         print(f'ediffiqa {cmd}: this process finished its shards; another process writes the outputs', file=sys.stderr); return EXIT_OK
-    for _, f in r.failed.head(show).iterrows(): print(f'ediffiqa {cmd}: failed: {f.path}: {f.reason} ({f.stage})', file=sys.stderr)
-    if len(r.failed) > show: print(f'ediffiqa {cmd}: ... and {len(r.failed) - show} more', file=sys.stderr)
+    for f in r.failures[:show]: print(f"ediffiqa {cmd}: failed: {f['path']}: {f['reason']} ({f['stage']})", file=sys.stderr)
+    if len(r.failures) > show: print(f'ediffiqa {cmd}: ... and {len(r.failures) - show} more', file=sys.stderr)
     if r.out is not None: print(f'wrote {len(r)} {what} to {r.out}' + (f'; failures in {r.failed_path}' if r.n_failed else ''))
     print(f'ediffiqa {cmd}: {r.summary()}', file=sys.stderr)
     return r.exit_code
@@ -78,7 +78,7 @@ def cmd_pairs(args) -> int:
                            device=args.device, batch_size=args.batch_size, progress=not args.quiet)
     write_table(pairs, args.out)
     print(f'wrote {int(pairs.mated.sum())} mated and {int((~pairs.mated).sum())} non-mated pairs to {args.out}')
-    for _, f in r.failed.head(20).iterrows(): print(f'ediffiqa pairs: failed: {f.path}: {f.reason} ({f.stage})', file=sys.stderr)
+    for f in r.failures[:20]: print(f"ediffiqa pairs: failed: {f['path']}: {f['reason']} ({f['stage']})", file=sys.stderr)
     print(f'ediffiqa pairs: {r.summary()} (embeddings)', file=sys.stderr)
     return r.exit_code
 

@@ -195,12 +195,13 @@ def atomic_save(obj, path:str|Path, # destination
 def _save_json(o, p):
     import json; Path(p).write_text(json.dumps(o, indent=2, default=str))
 
+_pd = LazyModule('pandas')   # imported by the table savers only: writing json or a pickle needs no pandas
+
 def _saver_for(suffix:str):
     "Default saver for a file suffix"
-    import pandas as pd
     savers = {'.npy': lambda o,p: np.save(open(p, 'wb'), np.asarray(o)),
-              '.parquet': lambda o,p: pd.DataFrame(o).to_parquet(p, index=False),
-              '.csv': lambda o,p: pd.DataFrame(o).to_csv(p, index=False),
+              '.parquet': lambda o,p: _pd.DataFrame(o).to_parquet(p, index=False),
+              '.csv': lambda o,p: _pd.DataFrame(o).to_csv(p, index=False),
               '.pt': lambda o,p: torch.save(o, p), '.pth': lambda o,p: torch.save(o, p),
               '.json': _save_json}
     return savers.get(suffix, lambda o,p: Path(p).write_text(str(o)))

@@ -9,10 +9,9 @@ from functools import partial
 from pathlib import Path
 from typing import Sequence
 import numpy as np
-import pandas as pd
 from .core import LazyModule, FaceDataError, read_image, img2tensor, atomic_save, default_device, torch_rng, file_hash
 from .core import DEFAULT_MODEL, packaged_model_path, default_model_path   # re-exported: `diffiqa.default_model_path` as before
-from .batch import run_batch, state_dir, aligned_face, list_inputs, check_output, set_threads, check_device
+from .batch import run_batch, state_dir, aligned_face, input_rows, check_output, set_threads, check_device
 
 # %% auto #0
 __all__ = ['TERMS', 'BASELINE_METHODS', 'image_key', 'load_face', 'as_faces', 'ddim_reverse', 'default_pairs', 'released_pairs',
@@ -20,6 +19,7 @@ __all__ = ['TERMS', 'BASELINE_METHODS', 'image_key', 'load_face', 'as_faces', 'd
 
 # %% ../nbs/10_diffiqa.ipynb #49ba184f
 torch, nn, F = LazyModule('torch'), LazyModule('torch.nn'), LazyModule('torch.nn.functional')  # imported on first use: `ediffiqa score` on the CPU engines never needs torch
+pd = LazyModule('pandas')   # nor pandas, for a folder scored into a csv
 
 # %% ../nbs/10_diffiqa.ipynb #e9ca3733
 TERMS = ('noisy', 'recon', 'noisy_flip', 'recon_flip', 'flip')  # cos(e(x), e(.)) for x_t, x-hat, x^f_t, x-hat^f, x^f
@@ -256,7 +256,7 @@ def _diffiqa_load(row:dict, margin=None) -> np.ndarray:
     return aligned_face(row['path'], margin)
 
 def _diffiqa_process(faces, rows, ddpm, fr, kwargs) -> list[dict]:
-    s, terms = diffiqa_scores(np.stack(faces), ddpm, fr, return_terms=True, keys=[r['path'] for r in rows], **kwargs)
+    s, terms = diffiqa_scores(np.stack(faces), ddpm, fr, return_terms=True, **kwargs)   # noise keyed by content: no path in it
     return [{'score': float(v), **{c: float(x) for c, x in zip(terms.columns, tr)}} for v, tr in zip(s, terms.to_numpy())]
 
 def score_dataset(items_or_df, # DataFrame with `path` (and `identity`), or a list of image paths
@@ -279,7 +279,7 @@ def score_dataset(items_or_df, # DataFrame with `path` (and `identity`), or a li
         kwargs['device'] = torch.device('cuda', int(os.environ['LOCAL_RANK']))
     if kwargs.get('reference_quirks') and kwargs.get('seed', 0) is None: raise ValueError('score_dataset needs a seed')
     if not resume and int(os.environ.get('RANK', 0) if rank is None else rank) == 0: shutil.rmtree(state_dir(out), ignore_errors=True)
-    settings = dict(job='diffiqa', ddpm=_fingerprint(_parts(ddpm)[0]), fr=_fingerprint(fr),
+    settings = dict(job='diffiqa', ddpm=_fingerprint(_parts(ddpm)[0]), fr=_fingerprint(fr), noise_key='content',
                     **{k: str(v) for k, v in sorted(kwargs.items()) if k not in ('progress', 'device', 'unet_batch', 'compile', 'batch_size')})
     bs = kwargs.get('batch_size') or 16
     r = run_batch(df, _diffiqa_load, partial(_diffiqa_process, ddpm=ddpm, fr=fr, kwargs=kwargs), out=out, settings=settings,
@@ -351,7 +351,7 @@ def _score_baseline(faces, rows, method, fr, seed=0, m=100):
     return [{'quality': float(v)} for v in q]
 
 def _score_diffiqa(faces, rows, ddpm, fr, kwargs):
-    return [{'quality': float(q)} for q in diffiqa_scores(np.stack(faces), ddpm, fr, keys=[r['path'] for r in rows], **kwargs)]
+    return [{'quality': float(q)} for q in diffiqa_scores(np.stack(faces), ddpm, fr, **kwargs)]
 
 def score_images(src, # folder of images, one image, or a csv/parquet manifest with a `path` column
                  method:str='ediffiqa', # 'ediffiqa' (a distilled quality model), 'diffiqa' (DDPM reconstructions), or a free baseline of `BASELINE_METHODS`
@@ -417,9 +417,9 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
         if dev.type == 'cpu': net.model.inference()   # frozen weight standardisation + channels_last: same numbers to fp32 rounding, faster on CPU
         fr = load_sface(device=dev)
         kw = dict(t=t, n=repeats, seed=seed, steps=steps, device=dev)
-        process, settings = partial(_score_diffiqa, ddpm=net, fr=fr, kwargs=kw), dict(ddpm=file_hash(Path(ddpm)), ddpm_weights=ddpm_weights, t=t, n=repeats, seed=seed, steps=steps)
-    items = list_inputs(src)
-    keep = ['path'] + (['identity'] if 'identity' in items.columns else [])
+        process, settings = partial(_score_diffiqa, ddpm=net, fr=fr, kwargs=kw), dict(ddpm=file_hash(Path(ddpm)), ddpm_weights=ddpm_weights, t=t, n=repeats, seed=seed, steps=steps, noise_key='content')
+    items = input_rows(src)   # a folder: no pandas
+    keep = ['path'] + (['identity'] if 'identity' in items[0] else [])
     settings.update(job='score', method=method, detect=detect, detector=detector if detect else None, margin=margin)
     load = _path_load if in_slots else partial(_score_load, detect=detect, detector=detector, margin=margin)
     per_call = shard_size if in_slots else batch_size   # the engine takes a whole shard and batches it itself

@@ -120,22 +120,51 @@ def _ov_ir(onnx:Path) -> Path:
     os.replace(tmp.with_suffix('.bin'), xml.with_suffix('.bin')); os.replace(tmp, xml)
     return xml
 
+# %% ../nbs/14_infer.ipynb #c4e2a001
+def _last_matmul(m):
+    "The last MatMul before an OpenVINO model's `quality` output: the head's final linear layer"
+    n = m.output('quality').get_node()
+    while n.get_type_name() != 'MatMul': n = n.input_value(0).get_node()
+    return n
+
+def _ov_split(xml:Path) -> tuple[Path, Path]:
+    "`xml` cut before its final linear layer: the trunk (also giving that layer's input, `head_in`) and the tail `head_in -> quality`; written once"
+    trunk, tail = xml.with_name(f'{xml.stem}-trunk.xml'), xml.with_name(f'{xml.stem}-tail.xml')
+    if trunk.exists() and tail.exists(): return trunk, tail
+    import openvino as ov, openvino.opset13 as ops
+    core = ov.Core(); m, t = core.read_model(str(xml)), core.read_model(str(xml))
+    h = _last_matmul(m).input_value(0); h.get_tensor().add_names({'head_in'}); m.add_outputs([h])
+    mm = _last_matmul(t); p = ops.parameter(mm.input_value(0).get_partial_shape(), ov.Type.f32, name='head_in')
+    mm.input(0).replace_source_output(p.output(0))
+    t = ov.Model([r for r in t.get_results() if 'quality' in r.input_value(0).get_names()], [p], 'tail')
+    for model, dst in ((m, trunk), (t, tail)):
+        tmp = _atomic_path(dst).with_suffix('.xml'); ov.save_model(model, str(tmp), compress_to_fp16=False)
+        os.replace(tmp.with_suffix('.bin'), dst.with_suffix('.bin')); os.replace(tmp, dst)
+    return trunk, tail
+
+
 # %% ../nbs/14_infer.ipynb #d0f3715c
 class OpenVINOEngine(Engine):
-    "OpenVINO CPU plugin: one stream (one thread) per slot; uint8 NHWC input converted inside the graph"
+    "OpenVINO CPU plugin: one stream (one thread) per slot; uint8 NHWC input converted inside the graph; bf16 with an fp32 last layer"
     name = 'openvino'
     def __init__(self, onnx, slots:int, precision:str='fp32'):
         super().__init__(onnx, slots); self.precision = precision
         import openvino as ov
         core = ov.Core(); core.set_property({'CACHE_DIR': str(cache_dir()/'openvino')})
-        cfg = {'INFERENCE_NUM_THREADS': slots, 'NUM_STREAMS': slots,
-               'INFERENCE_PRECISION_HINT': {'fp32': 'f32', 'bf16': 'bf16', 'int8': 'f32'}[precision]}
-        self.cm = core.compile_model(str(_ov_ir(self.onnx)), 'CPU', cfg)  # a file path: the cached blob loads without re-reading the model
-        self.out = self.cm.output('quality')
+        cfg = lambda p: {'INFERENCE_NUM_THREADS': slots, 'NUM_STREAMS': slots, 'INFERENCE_PRECISION_HINT': p}
+        compile = lambda xml, p: core.compile_model(str(xml), 'CPU', cfg(p))  # a file path: the cached blob loads without re-reading the model
+        if precision == 'bf16':
+            trunk, tail = _ov_split(_ov_ir(self.onnx))
+            self.cm, self.tail = compile(trunk, 'bf16'), compile(tail, 'f32')
+            self.out, self.treqs = self.cm.output('head_in'), [self.tail.create_infer_request() for _ in range(slots)]
+        else: self.cm, self.tail = compile(_ov_ir(self.onnx), 'f32'), None; self.out = self.cm.output('quality')
         self.reqs = [self.cm.create_infer_request() for _ in range(slots)]
-        for r in self.reqs: r.infer({0: np.zeros((1, 112, 112, 3), np.uint8)})  # first calls one at a time (see below)
+        for k in range(slots): self(np.zeros((1, 112, 112, 3), np.uint8), k)  # first calls one at a time (see below)
     def __call__(self, x, slot=0):
-        return self.reqs[slot].infer({0: np.ascontiguousarray(x)})[self.out].astype(np.float32).reshape(-1)
+        y = self.reqs[slot].infer({0: np.ascontiguousarray(x)})[self.out]
+        if self.tail is not None: y = self.treqs[slot].infer({0: y})[0]
+        return y.astype(np.float32).reshape(-1)
+
 
 # %% ../nbs/14_infer.ipynb #79e06b49
 class OrtEngine(Engine):

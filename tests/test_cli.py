@@ -210,14 +210,18 @@ def test_evaluate(run_cli, tmp_path):
     assert (tmp_path/'edc.png').stat().st_size > 1000
 
 
-def test_score_aligned_runs_without_torch(aligned_faces, tmp_path):
-    "eDifFIQA scoring of aligned crops on the CPU engines never imports torch (start-up and memory, issue 18)"
+def test_score_aligned_runs_without_torch_or_pandas(aligned_faces, tmp_path):
+    "eDifFIQA scoring of a folder of aligned crops into a csv on the CPU engines imports neither torch nor pandas (start-up and memory, issue 18), bad files included"
+    src = tmp_path/'faces'; shutil.copytree(aligned_faces, src); (src/'broken.png').write_bytes(b'not a png')
     code = ("import sys; from ediffiqa_nb.cli import main; "
-            f"rc = main(['score', {str(aligned_faces)!r}, '-o', {str(tmp_path/'q.csv')!r}, '-q', '--device', 'cpu']); "
-            "print(rc, 'torch' in sys.modules)")
+            f"rc = main(['score', {str(src)!r}, '-o', {str(tmp_path/'q.csv')!r}, '-q', '--device', 'cpu']); "
+            "print(rc, 'torch' in sys.modules, 'pandas' in sys.modules)")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=tmp_path)
-    assert r.stdout.split()[-2:] == ['0', 'False'], (r.stdout, r.stderr)
-    assert len(pd.read_csv(tmp_path/'q.csv')) == 80
+    assert r.stdout.split()[-3:] == ['3', 'False', 'False'], (r.stdout, r.stderr)
+    assert f"failed: {src/'broken.png'}: " in r.stderr
+    got = pd.read_csv(tmp_path/'q.csv')
+    assert len(got) == 80 and got.quality.notna().all() and list(got.columns) == ['path', 'identity', 'quality']
+    assert pd.read_csv(tmp_path/'q.failed.csv').path.tolist() == [str(src/'broken.png')]
 
 
 def test_evaluate_options_reach_metrics(cli, tmp_path):
@@ -410,10 +414,12 @@ def test_baseline_methods_reproduce_the_committed_label_tables(cli, tmp_path):
         else: np.testing.assert_allclose(got.quality, ref, rtol=1e-4)
 
 def test_diffiqa_method_reproduces_the_committed_diffiqa_table(cli, tmp_path):
-    "`ediffiqa score --method diffiqa` at the CPU label setting gives `models/diffiqa_celeba.parquet` (the DifFIQA source of 43_study_labels)"
+    "`ediffiqa score --method diffiqa` at the CPU label setting gives `models/diffiqa_celeba.parquet` (the DifFIQA source of 43_study_labels), wherever the faces are"
     from ediffiqa_nb.diffiqa import lookup_scores
     images, train = celeba('train'); train = train.iloc[::400]
-    pd.DataFrame({'path': [str(images/p) for p in train.path], 'identity': train.identity}).to_csv(tmp_path/'m.csv', index=False)
+    copies = [tmp_path/'elsewhere'/p for p in train.path]   # the faces under another root: the scores may not depend on where they live
+    for p, c in zip(train.path, copies): c.parent.mkdir(parents=True, exist_ok=True); shutil.copy(images/p, c)
+    pd.DataFrame({'path': [str(c) for c in copies], 'identity': train.identity}).to_csv(tmp_path/'m.csv', index=False)
     r = cli('score', tmp_path/'m.csv', '--method', 'diffiqa', '--ddpm', ROOT/'models'/'ddpm_tiny_celeba.pt', '--ddpm-weights', 'model',
             '-t', '5', '--repeats', '1', '--reverse-steps', '1', '-o', tmp_path/'d.csv', '-q', '--device', 'cpu')
     assert r.returncode == 0, r.stderr
