@@ -5,7 +5,6 @@
 # %% ../nbs/13_batch.ipynb #635b2d4d
 from __future__ import annotations
 import os, sys, csv, json, time, socket, pickle, shutil, hashlib, warnings, contextlib, concurrent.futures as cf, multiprocessing as mp
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
