@@ -14,6 +14,8 @@ peak RSS is that process's VmHWM):
            (detection + alignment, what `prepare` does before writing files); on 640x480 also `ediffiqa score --detect`
            (the CLI: RetinaFace, alignment and scoring in the engine's slots, inside the batch engine; start-up included)
            and `detect.prepare` (the same detector in one single-thread call per core, writing PNGs and the manifest)
+  profile  the default engine's network on one core (OpenVINO bf16, PERF_COUNT): time by kernel, and the GFLOP/s of its
+           1x1 convolutions next to numpy's fp32 matmul on one core (--no-profile to leave it out)
   unet     DifFIQA's UNet on CPU: fp32 matmul peak, and the small UNet's achieved GFLOP/s eager, with frozen weight
            standardisation, with channels_last, and bf16 autocast, all in the same child
 Images: the first N celeba-wild train+dev crops (176x176, margin 32), symlinked into a temporary folder.
@@ -176,6 +178,39 @@ print(json.dumps(dict(peak_rss_mb=_hwm(), matmul_peak_gflops=peak, unet_gflop_pe
 '''
 
 
+PROFILE = HWM + r'''
+import sys, time, json, collections
+import numpy as np, openvino as ov
+from ediffiqa_nb.infer import onnx_model, _ov_ir, _ov_split, _load_crop
+x = np.stack([_load_crop(p, 32) for p in open(sys.argv[1]).read().split('\n')[:16]])
+trunk, _ = _ov_split(_ov_ir(onnx_model()))
+core = ov.Core(); m = core.read_model(str(trunk)); flop = {}
+for o in m.get_ordered_ops():   # the pointwise convolutions and their FLOPs for this batch
+    w = list(o.input_value(1).get_shape()) if o.get_type_name() == 'Convolution' else None
+    if w and w[2] == w[3] == 1:
+        C, H, W = [d.get_length() for d in list(o.output(0).get_partial_shape())[1:]]
+        flop[o.get_friendly_name()] = 2 * len(x) * C * H * W * w[1]
+cm = core.compile_model(m, 'CPU', {'INFERENCE_NUM_THREADS': 1, 'NUM_STREAMS': 1, 'INFERENCE_PRECISION_HINT': 'bf16', 'PERF_COUNT': True})
+r = cm.create_infer_request()
+for _ in range(3): r.infer({0: x})
+by_type, by_node, reps = collections.Counter(), collections.Counter(), 10
+for _ in range(reps):
+    r.infer({0: x})
+    for p in r.profiling_info:
+        us = p.real_time.total_seconds() * 1e6 / reps; by_type[p.exec_type] += us; by_node[p.node_name] += us
+rates = [flop[n] / (by_node[n] * 1e-6) / 1e9 for n in flop if by_node[n] > 0]
+pw = sum(by_node[n] for n in flop)
+a, b = np.random.rand(2048, 2048).astype(np.float32), np.random.rand(2048, 2048).astype(np.float32)
+for _ in range(2): a @ b
+def _mm():
+    t = time.perf_counter(); a @ b; return 2 * 2048**3 / (time.perf_counter() - t) / 1e9
+mm = max(_mm() for _ in range(5))
+tot = sum(by_type.values())
+print(json.dumps(dict(peak_rss_mb=_hwm(), ms_per_img=tot / len(x) / 1e3, share=dict(by_type.most_common(4)), total_us=tot, pointwise_share=pw / tot,
+                      pointwise_gflops=[min(rates), sum(flop.values()) / (pw * 1e-6) / 1e9, max(rates)], n_pointwise=len(rates), fp32_matmul_gflops=mm)))
+'''
+
+
 def make_photos(crop_paths, size, face, dest, seed):
     "Synthetic photos (JPEG quality 90) from celeba-wild crops; returns their paths"
     import cv2
@@ -198,6 +233,7 @@ def main():
     ap.add_argument('--prepare-photos', type=int, default=300, help='640x480 photos for `detect.prepare` (0: skip)')
     ap.add_argument('--rounds', type=int, default=2, help='alternating zoo/toolkit/CLI runs (the best wall of each is compared)')
     ap.add_argument('--no-unet', action='store_true')
+    ap.add_argument('--no-profile', dest='profile', action='store_false', help="leave out the engine's per-layer profile on one core")
     ap.add_argument('--json', default=None, help='write all numbers here')
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -239,6 +275,7 @@ def main():
                 src = d/'prepare_src'; src.mkdir()
                 for f in ph[:a.prepare_photos]: os.symlink(f, src/Path(f).name)
                 R['prepare_640x480'] = child(PREPARE, [src, d/'prepare_dest'], th)
+        if a.profile: R['profile'] = child(PROFILE, [lst], 1)
         if not a.no_unet: R['unet'] = child(UNET, [th], th)
     R['load_end'] = load()
     z, t = R['zoo'], R['toolkit']
@@ -269,6 +306,12 @@ def main():
         for k in ('eager', 'frozen', 'frozen_channels_last', 'frozen_cl_bf16'):
             print(f"  {k:22s} {u[k + '_gflops']:6.1f} GFLOP/s = {u[k + '_gflops']/pk:5.1%} of the matmul peak")
         print(f"  frozen weight standardisation: max abs difference {u['frozen_max_abs_diff']:.1e}")
+    if 'profile' in R:
+        p = R['profile']; lo, mean, hi = p['pointwise_gflops']
+        print(f"\nthe default engine's network on one core (OpenVINO bf16, batch 16, PERF_COUNT): {p['ms_per_img']:.2f} ms/img; "
+              f"time by kernel: " + ', '.join(f"{k} {v/p['total_us']:.0%}" for k, v in p['share'].items()))
+        print(f"  its {p['n_pointwise']} 1x1 convolutions ({p['pointwise_share']:.0%} of the time) run at {lo:.0f}-{hi:.0f} GFLOP/s ({mean:.0f} overall); "
+              f"fp32 matmul (numpy, 2048^2, one thread) {p['fp32_matmul_gflops']:.0f} GFLOP/s in the same child")
     ph = R.get('photos_640x480')
     print('\nDone-when (issue 18):')
     print(f"  aligned crops >= 1000: toolkit score_aligned incl. start-up {R['ratio_incl_startup']:.2f}x the zoo loop (target >= 2): {'PASS' if R['ratio_incl_startup'] >= 2 and len(paths) >= 1000 else 'FAIL'}")
