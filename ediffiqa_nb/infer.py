@@ -122,17 +122,20 @@ def _ov_ir(onnx:Path) -> Path:
 
 # %% ../nbs/14_infer.ipynb #c4e2a001
 def _last_matmul(m):
-    "The last MatMul before an OpenVINO model's `quality` output: the head's final linear layer"
+    "The last MatMul before an OpenVINO model's `quality` output (the head's final linear layer), else None"
     n = m.output('quality').get_node()
-    while n.get_type_name() != 'MatMul': n = n.input_value(0).get_node()
+    while n.get_type_name() != 'MatMul':
+        if n.get_input_size() == 0: return None
+        n = n.input_value(0).get_node()
     return n
 
-def _ov_split(xml:Path) -> tuple[Path, Path]:
-    "`xml` cut before its final linear layer: the trunk (also giving that layer's input, `head_in`) and the tail `head_in -> quality`; written once"
+def _ov_split(xml:Path) -> tuple[Path, Path]|None:
+    "`xml` cut before its final linear layer: the trunk (also giving that layer's input, `head_in`) and the tail `head_in -> quality`; written once (None: no linear layer)"
     trunk, tail = xml.with_name(f'{xml.stem}-trunk.xml'), xml.with_name(f'{xml.stem}-tail.xml')
     if trunk.exists() and tail.exists(): return trunk, tail
     import openvino as ov, openvino.opset13 as ops
     core = ov.Core(); m, t = core.read_model(str(xml)), core.read_model(str(xml))
+    if _last_matmul(m) is None: return None
     h = _last_matmul(m).input_value(0); h.get_tensor().add_names({'head_in'}); m.add_outputs([h])
     mm = _last_matmul(t); p = ops.parameter(mm.input_value(0).get_partial_shape(), ov.Type.f32, name='head_in')
     mm.input(0).replace_source_output(p.output(0))
@@ -153,11 +156,12 @@ class OpenVINOEngine(Engine):
         core = ov.Core(); core.set_property({'CACHE_DIR': str(cache_dir()/'openvino')})
         cfg = lambda p: {'INFERENCE_NUM_THREADS': slots, 'NUM_STREAMS': slots, 'INFERENCE_PRECISION_HINT': p}
         compile = lambda xml, p: core.compile_model(str(xml), 'CPU', cfg(p))  # a file path: the cached blob loads without re-reading the model
-        if precision == 'bf16':
-            trunk, tail = _ov_split(_ov_ir(self.onnx))
-            self.cm, self.tail = compile(trunk, 'bf16'), compile(tail, 'f32')
+        parts = _ov_split(_ov_ir(self.onnx)) if precision == 'bf16' else None
+        if parts:
+            self.cm, self.tail = compile(parts[0], 'bf16'), compile(parts[1], 'f32')
             self.out, self.treqs = self.cm.output('head_in'), [self.tail.create_infer_request() for _ in range(slots)]
-        else: self.cm, self.tail = compile(_ov_ir(self.onnx), 'f32'), None; self.out = self.cm.output('quality')
+        else:   # fp32 (int8 models too), or a bf16 graph without a final linear layer: one model
+            self.cm, self.tail = compile(_ov_ir(self.onnx), 'bf16' if precision == 'bf16' else 'f32'), None; self.out = self.cm.output('quality')
         self.reqs = [self.cm.create_infer_request() for _ in range(slots)]
         for k in range(slots): self(np.zeros((1, 112, 112, 3), np.uint8), k)  # first calls one at a time (see below)
     def __call__(self, x, slot=0):
