@@ -10,13 +10,15 @@ import numpy as np
 import pandas as pd
 import cv2
 from .core import LazyModule, read_image, img2tensor, FaceDataError, atomic_write, atomic_save, shared_data, skip_msg, rng
-torch, F = LazyModule('torch'), LazyModule('torch.nn.functional')   # imported on first use: detection and alignment never need torch
 
 # %% auto #0
-__all__ = ['torch', 'F', 'ARCFACE_TEMPLATE', 'LANDMARK_COLS', 'IMG_EXTS', 'template', 'umeyama', 'align_face', 'align_batch',
+__all__ = ['ARCFACE_TEMPLATE', 'LANDMARK_COLS', 'IMG_EXTS', 'template', 'umeyama', 'align_face', 'align_batch',
            'jitter_landmarks', 'misalign', 'has_landmarks', 'landmarks', 'celeba_wild', 'image_folder', 'orl_faces',
            'read_manifest', 'FaceDataset', 'singletons', 'mated_pairs', 'nonmated_pairs', 'make_pairs', 'check_pairs',
            'read_lfw_pairs', 'write_lfw_pairs', 'lfw_paths', 'read_bin', 'bin_pairs', 'make_templates']
+
+# %% ../nbs/01_data.ipynb #d4a7a001
+torch, F = LazyModule('torch'), LazyModule('torch.nn.functional')   # imported on first use: detection and alignment never need torch
 
 # %% ../nbs/01_data.ipynb #b20365db
 ARCFACE_TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],

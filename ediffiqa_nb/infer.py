@@ -135,8 +135,8 @@ def _ov_split(xml:Path) -> tuple[Path, Path]|None:
     if trunk.exists() and tail.exists(): return trunk, tail
     import openvino as ov, openvino.opset13 as ops
     core = ov.Core(); m, t = core.read_model(str(xml)), core.read_model(str(xml))
-    if _last_matmul(m) is None: return None
-    h = _last_matmul(m).input_value(0); h.get_tensor().add_names({'head_in'}); m.add_outputs([h])
+    if (mm := _last_matmul(m)) is None: return None
+    h = mm.input_value(0); h.get_tensor().add_names({'head_in'}); m.add_outputs([h])
     mm = _last_matmul(t); p = ops.parameter(mm.input_value(0).get_partial_shape(), ov.Type.f32, name='head_in')
     mm.input(0).replace_source_output(p.output(0))
     t = ov.Model([r for r in t.get_results() if 'quality' in r.input_value(0).get_names()], [p], 'tail')
@@ -156,12 +156,12 @@ class OpenVINOEngine(Engine):
         core = ov.Core(); core.set_property({'CACHE_DIR': str(cache_dir()/'openvino')})
         cfg = lambda p: {'INFERENCE_NUM_THREADS': slots, 'NUM_STREAMS': slots, 'INFERENCE_PRECISION_HINT': p}
         compile = lambda xml, p: core.compile_model(str(xml), 'CPU', cfg(p))  # a file path: the cached blob loads without re-reading the model
-        parts = _ov_split(_ov_ir(self.onnx)) if precision == 'bf16' else None
+        ir = _ov_ir(self.onnx); parts = _ov_split(ir) if precision == 'bf16' else None
         if parts:
             self.cm, self.tail = compile(parts[0], 'bf16'), compile(parts[1], 'f32')
             self.out, self.treqs = self.cm.output('head_in'), [self.tail.create_infer_request() for _ in range(slots)]
         else:   # fp32 (int8 models too), or a bf16 graph without a final linear layer: one model
-            self.cm, self.tail = compile(_ov_ir(self.onnx), 'bf16' if precision == 'bf16' else 'f32'), None; self.out = self.cm.output('quality')
+            self.cm, self.tail = compile(ir, 'bf16' if precision == 'bf16' else 'f32'), None; self.out = self.cm.output('quality')
         self.reqs = [self.cm.create_infer_request() for _ in range(slots)]
         for k in range(slots): self(np.zeros((1, 112, 112, 3), np.uint8), k)  # first calls one at a time (see below)
     def __call__(self, x, slot=0):

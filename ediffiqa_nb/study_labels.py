@@ -43,16 +43,16 @@ def source_scores(crops:np.ndarray, # uint8 (N,112,112,3) aligned crops
                  ) -> dict:
     "{source: (N,) scores} for `names` (higher = better); `timings` collects seconds per source computed"
     t = {} if timings is None else timings; out = dict(known or {})
-    need = set(names) | (set(RANK_AVG_OF) if 'rank_avg' in names else set())
-    if need & {'embedding_norm', 'flip'} - set(out) or 'serfiq' in need - set(out): sface = sface or load_sface(device='cpu')
-    if need & {'embedding_norm', 'flip'} - set(out):
+    todo = (set(names) | (set(RANK_AVG_OF) if 'rank_avg' in names else set())) - set(out)
+    if todo & {'embedding_norm', 'flip', 'serfiq'}: sface = sface or load_sface(device='cpu')
+    if todo & {'embedding_norm', 'flip'}:
         t0 = time.time(); e = embed(sface, crops) if emb is None else emb; ef = embed(sface, crops[:, :, ::-1].copy())
         out['embedding_norm'] = np.linalg.norm(e, axis=1).astype(np.float64); t['embedding_norm'] = time.time() - t0
         out['flip'] = (l2norm(e) * l2norm(ef)).sum(1).astype(np.float64); t['flip'] = t['embedding_norm']
-    if 'serfiq' in need - set(out):
+    if 'serfiq' in todo:
         t0 = time.time(); out['serfiq'] = serfiq(crops, sface, m=serfiq_m, seed=seed, batch_size=16, device='cpu'); t['serfiq'] = time.time() - t0
-    if 'diffiqa' in names and 'diffiqa' not in out and diffiqa_table is not None: out['diffiqa'] = lookup_scores(list(paths), diffiqa_table)
-    if 'rank_avg' in names and 'rank_avg' not in out: out['rank_avg'] = rank_average(out)
+    if 'diffiqa' in todo and diffiqa_table is not None: out['diffiqa'] = lookup_scores(list(paths), diffiqa_table)
+    if 'rank_avg' in todo: out['rank_avg'] = rank_average(out)
     return {n: out[n] for n in names if n in out}
 
 def label_table(df:pd.DataFrame, # images with `path`, `identity` (and `split`)
