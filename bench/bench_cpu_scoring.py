@@ -181,8 +181,8 @@ print(json.dumps(dict(peak_rss_mb=_hwm(), matmul_peak_gflops=peak, unet_gflop_pe
 PROFILE = HWM + r'''
 import sys, time, json, collections
 import numpy as np, openvino as ov
-from ediffiqa_nb.infer import onnx_model, _ov_ir, _ov_split, _load_crop
-x = np.stack([_load_crop(p, 32) for p in open(sys.argv[1]).read().split('\n')[:16]])
+from ediffiqa_nb.infer import onnx_model, _ov_ir, _ov_split, _load_crop, BATCH
+x = np.stack([_load_crop(p, 32) for p in open(sys.argv[1]).read().split('\n')[:BATCH]])
 trunk, _ = _ov_split(_ov_ir(onnx_model()))
 core = ov.Core(); m = core.read_model(str(trunk)); flop = {}
 for o in m.get_ordered_ops():   # the pointwise convolutions and their FLOPs for this batch
@@ -206,7 +206,7 @@ def _mm():
     t = time.perf_counter(); a @ b; return 2 * 2048**3 / (time.perf_counter() - t) / 1e9
 mm = max(_mm() for _ in range(5))
 tot = sum(by_type.values())
-print(json.dumps(dict(peak_rss_mb=_hwm(), ms_per_img=tot / len(x) / 1e3, share=dict(by_type.most_common(4)), total_us=tot, pointwise_share=pw / tot,
+print(json.dumps(dict(peak_rss_mb=_hwm(), batch=len(x), ms_per_img=tot / len(x) / 1e3, share=dict(by_type.most_common(4)), total_us=tot, pointwise_share=pw / tot,
                       pointwise_gflops=[min(rates), sum(flop.values()) / (pw * 1e-6) / 1e9, max(rates)], n_pointwise=len(rates), fp32_matmul_gflops=mm)))
 '''
 
@@ -308,7 +308,7 @@ def main():
         print(f"  frozen weight standardisation: max abs difference {u['frozen_max_abs_diff']:.1e}")
     if 'profile' in R:
         p = R['profile']; lo, mean, hi = p['pointwise_gflops']
-        print(f"\nthe default engine's network on one core (OpenVINO bf16, batch 16, PERF_COUNT): {p['ms_per_img']:.2f} ms/img; "
+        print(f"\nthe default engine's network on one core (OpenVINO bf16, batch {p['batch']}, PERF_COUNT): {p['ms_per_img']:.2f} ms/img; "
               f"time by kernel: " + ', '.join(f"{k} {v/p['total_us']:.0%}" for k, v in p['share'].items()))
         print(f"  its {p['n_pointwise']} 1x1 convolutions ({p['pointwise_share']:.0%} of the time) run at {lo:.0f}-{hi:.0f} GFLOP/s ({mean:.0f} overall); "
               f"fp32 matmul (numpy, 2048^2, one thread) {p['fp32_matmul_gflops']:.0f} GFLOP/s in the same child")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #28722354
 from __future__ import annotations
-import os, io, random, tempfile, contextlib, hashlib, importlib
+import os, io, json, random, tempfile, contextlib, hashlib, importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union, Any
@@ -13,8 +13,8 @@ from PIL import Image, ImageOps
 
 # %% auto #0
 __all__ = ['ImageSource', 'DEFAULT_MODEL', 'FaceDataError', 'LazyModule', 'default_device', 'seed_everything', 'rng', 'torch_rng',
-           'read_image', 'img2tensor', 'tensor2img', 'atomic_write', 'atomic_save', 'file_hash', 'Config',
-           'shared_data', 'skip_msg', 'packaged_model_path', 'default_model_path']
+           'read_image', 'img2tensor', 'tensor2img', 'atomic_write', 'atomic_save', 'Config', 'shared_data', 'skip_msg',
+           'file_hash', 'packaged_model_path', 'default_model_path']
 
 # %% ../nbs/00_core.ipynb #cb7e1c5d
 class FaceDataError(ValueError):
@@ -68,6 +68,34 @@ def torch_rng(seed:int=0, device='cpu') -> torch.Generator:
     "A torch `Generator` on `device` seeded with `seed`"
     g = torch.Generator(device=device); g.manual_seed(int(seed)); return g
 
+# %% ../nbs/00_core.ipynb #47c1b637
+def _plain_size(buf:bytes) -> tuple|None:
+    "(w, h) of an 8-bit grey or colour JPEG without EXIF, or an 8-bit grey, RGB or palette PNG without transparency or EXIF; None otherwise"
+    if buf[:8] == b'\x89PNG\r\n\x1a\n' and buf[12:16] == b'IHDR' and buf.endswith(b'IEND\xaeB`\x82'):
+        if buf[24] != 8 or buf[25] not in (0, 2, 3) or b'tRNS' in buf or b'eXIf' in buf: return None
+        return int.from_bytes(buf[16:20], 'big'), int.from_bytes(buf[20:24], 'big')
+    if buf[:2] != b'\xff\xd8' or not buf.endswith(b'\xff\xd9'): return None
+    i = 2
+    while i + 10 <= len(buf) and buf[i] == 0xFF:
+        m, n = buf[i+1], int.from_bytes(buf[i+2:i+4], 'big')
+        if m == 0xE1 and buf[i+4:i+8] == b'Exif': return None   # may rotate: PIL applies it
+        if 0xC0 <= m <= 0xCF and m not in (0xC4, 0xC8, 0xCC):   # start of frame: precision, height, width, components
+            return (int.from_bytes(buf[i+7:i+9], 'big'), int.from_bytes(buf[i+5:i+7], 'big')) if buf[i+4] == 8 and buf[i+9] in (1, 3) else None
+        i += 2 + n
+    return None
+
+
+# %% ../nbs/00_core.ipynb #73465163
+def _plain_decode(buf:bytes, max_side:int|None=None) -> np.ndarray|None:
+    "RGB uint8 of a plain JPEG/PNG (`_plain_size`) decoded with OpenCV, pixel for pixel as PIL decodes it; None: PIL decides"
+    wh = _plain_size(buf)
+    if wh is None or (Image.MAX_IMAGE_PIXELS and wh[0]*wh[1] > Image.MAX_IMAGE_PIXELS) or (max_side and max(wh) > max_side): return None
+    import cv2
+    a = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_UNCHANGED)
+    if a is None or a.dtype != np.uint8 or a.shape[:2] != wh[::-1] or a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] != 3): return None
+    return np.repeat(a[..., None], 3, axis=2) if a.ndim == 2 else cv2.cvtColor(a, cv2.COLOR_BGR2RGB)
+
+
 # %% ../nbs/00_core.ipynb #f1456d00
 ImageSource = Union[str, Path, bytes, Image.Image, np.ndarray]
 
@@ -119,13 +147,15 @@ def read_image(src:ImageSource, # path, encoded bytes, PIL image or numpy array 
     if isinstance(src, Image.Image): return _pil_to_rgb(src)
     if isinstance(src, (bytes, bytearray)):
         if len(src) == 0: raise FaceDataError('<bytes>', 'empty input (0 bytes)')
-        name, fobj = '<bytes>', io.BytesIO(src)
+        name, buf = '<bytes>', bytes(src)
     else:
         name = str(src); p = Path(src)
         if not p.exists(): raise FaceDataError(name, 'file not found (broken symbolic link)' if p.is_symlink() else 'file not found')
         if p.is_dir(): raise FaceDataError(name, 'is a directory, not an image')
         if p.stat().st_size == 0: raise FaceDataError(name, 'empty file (0 bytes)')
-        fobj = p
+        buf = p.read_bytes()
+    if (a := _plain_decode(buf, max_side)) is not None: return a
+    fobj = io.BytesIO(buf)
     import warnings
     try:
         with warnings.catch_warnings():
@@ -206,18 +236,6 @@ def _saver_for(suffix:str):
               '.json': _save_json}
     return savers.get(suffix, lambda o,p: Path(p).write_text(str(o)))
 
-# %% ../nbs/00_core.ipynb #054bdfcd
-def file_hash(*srcs, # file paths, bytes, or strings to hash together
-              n:int=16) -> str:
-    "Short sha256 hex digest of the concatenated contents of `srcs`"
-    h = hashlib.sha256()
-    for s in srcs:
-        if isinstance(s, Path) or (isinstance(s, str) and len(s) < 4096 and os.path.isfile(s)):
-            with open(s, 'rb') as f:
-                for chunk in iter(lambda: f.read(1<<20), b''): h.update(chunk)
-        else: h.update(s if isinstance(s, (bytes, bytearray)) else str(s).encode())
-    return h.hexdigest()[:n]
-
 # %% ../nbs/00_core.ipynb #030829c9
 def _find_shared_data() -> Path|None:
     "Locate `shared/data` from `$EDIFFIQA_DATA`, the working directory's parents or the package's parents"
@@ -258,6 +276,34 @@ def skip_msg(sub:str='') -> str:
     if log:
         with open(log, 'a') as f: f.write(what + '\n')
     return f"SKIPPED: shared face data {what} not found (set $EDIFFIQA_DATA to run these tests)"
+
+# %% ../nbs/00_core.ipynb #054bdfcd
+def _memo_key(s) -> str|None:
+    "`path|size|mtime` of a file of at least 1 MB (its digest is worth remembering), else None"
+    if not (isinstance(s, Path) or (isinstance(s, str) and len(s) < 4096)): return None
+    try: st = os.stat(s)
+    except OSError: return None
+    return f'{Path(s).resolve()}|{st.st_size}|{st.st_mtime_ns}' if st.st_size >= 1 << 20 else None
+
+def file_hash(*srcs, # file paths, bytes, or strings to hash together
+              n:int=16) -> str:
+    "Short sha256 hex digest of the concatenated contents of `srcs`; a single large file's is remembered by path, size and mtime"
+    k = _memo_key(srcs[0]) if len(srcs) == 1 else None
+    memo = Config().cache/'file_hashes.json' if k else None
+    try: known = json.loads(memo.read_text()) if k else {}
+    except (OSError, ValueError): known = {}
+    if k in known: return known[k][:n]
+    h = hashlib.sha256()
+    for s in srcs:
+        if isinstance(s, Path) or (isinstance(s, str) and len(s) < 4096 and os.path.isfile(s)):
+            with open(s, 'rb') as f:
+                for chunk in iter(lambda: f.read(1<<20), b''): h.update(chunk)
+        else: h.update(s if isinstance(s, (bytes, bytearray)) else str(s).encode())
+    if k:
+        try: memo.parent.mkdir(parents=True, exist_ok=True); tmp = memo.with_name(f'.{memo.name}.{os.getpid()}'); tmp.write_text(json.dumps({**known, k: h.hexdigest()})); os.replace(tmp, memo)
+        except OSError: pass   # a read-only cache: hash again next time
+    return h.hexdigest()[:n]
+
 
 # %% ../nbs/00_core.ipynb #c0defa02
 DEFAULT_MODEL = 'sface_distilled_flip_rankopt_centroid.pt'   # chosen in 43_study_labels; eDifFIQA(T) from DifFIQA labels stays in assets/ as ediffiqa_t_sface.pt

@@ -363,7 +363,7 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
                  detector:str='retinaface', # landmark detector for `detect`
                  margin:int|None=None, # aligned crops with this margin (None: 112x112, or 176x176 celeba-style)
                  out:str|Path|None=None, # output table (.csv/.parquet); None: in memory (no resume)
-                 batch_size:int|None=None, # faces per model call (None: 16 per slot with a CPU engine, 64 otherwise)
+                 batch_size:int|None=None, # faces per model call (None: `infer.BATCH` (8) per slot with a CPU engine, 64 otherwise)
                  device=None, # 'cpu', 'cuda', ...
                  t:int=5, repeats:int=10, seed:int=0, # DifFIQA noise step, repeats and seed
                  steps:int|None=None, # DifFIQA UNet calls per reconstruction (None: t, the paper; 1: x0 predicted from x_t, the CPU labels)
@@ -388,7 +388,8 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
                   and (str(device) == 'cpu' or (device is None and os.environ.get('EDIFFIQA_DEVICE', 'cpu') == 'cpu')))
     in_slots = cpu_engine and (not detect or detector == 'retinaface')   # the engine's slots decode (and detect with RetinaFace)
     dev = None if cpu_engine else check_device(device)   # the CPU engines need no torch device (nor torch)
-    batch_size = batch_size or (16 if cpu_engine else 64)   # the engines run as fast at 16 as at 128, with less memory
+    from ediffiqa_nb.infer import BATCH
+    batch_size = batch_size or (BATCH if cpu_engine else 64)   # the engines' fastest size (8, measured in 14_infer)
     if detect:
         from ediffiqa_nb.detect import get_detector
         try: get_detector(detector)

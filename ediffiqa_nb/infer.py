@@ -10,10 +10,10 @@ import numpy as np
 import cv2
 
 # %% auto #0
-__all__ = ['ENGINES', 'cpu_threads', 'cache_dir', 'default_model', 'onnx_model', 'cpu_flags', 'has_native_bf16', 'Engine',
-           'OpenVINOEngine', 'OrtEngine', 'TorchEngine', 'int8_model', 'auto_engine', 'get_engine', 'run_pipeline',
-           'score_aligned', 'precision_guard', 'engine_table', 'FaceFinder', 'paste_photos', 'align_photos',
-           'photo_face', 'score_photos']
+__all__ = ['ENGINES', 'BATCH', 'cpu_threads', 'cache_dir', 'default_model', 'onnx_model', 'cpu_flags', 'has_native_bf16',
+           'Engine', 'OpenVINOEngine', 'OrtEngine', 'TorchEngine', 'int8_model', 'auto_engine', 'get_engine',
+           'run_pipeline', 'score_aligned', 'precision_guard', 'engine_table', 'FaceFinder', 'paste_photos',
+           'align_photos', 'photo_face', 'score_photos']
 
 # %% ../nbs/14_infer.ipynb #5a615973
 def cpu_threads(threads:int|None=None, # explicit count (wins)
@@ -150,13 +150,15 @@ def _ov_split(xml:Path) -> tuple[Path, Path]|None:
 class OpenVINOEngine(Engine):
     "OpenVINO CPU plugin: one stream (one thread) per slot; uint8 NHWC input converted inside the graph; bf16 with an fp32 last layer"
     name = 'openvino'
-    def __init__(self, onnx, slots:int, precision:str='fp32'):
+    def __init__(self, onnx, # `.onnx`, or an OpenVINO `.xml` taking uint8 NHWC crops (as `_ov_ir` writes)
+                 slots:int, precision:str='fp32'):
         super().__init__(onnx, slots); self.precision = precision
         import openvino as ov
         core = ov.Core(); core.set_property({'CACHE_DIR': str(cache_dir()/'openvino')})
         cfg = lambda p: {'INFERENCE_NUM_THREADS': slots, 'NUM_STREAMS': slots, 'INFERENCE_PRECISION_HINT': p}
         compile = lambda xml, p: core.compile_model(str(xml), 'CPU', cfg(p))  # a file path: the cached blob loads without re-reading the model
-        ir = _ov_ir(self.onnx); parts = _ov_split(ir) if precision == 'bf16' else None
+        ir = self.onnx if self.onnx.suffix == '.xml' else _ov_ir(self.onnx)   # an IR taking uint8 NHWC crops, as `_ov_ir` writes
+        parts = _ov_split(ir) if precision == 'bf16' else None
         if parts:
             self.cm, self.tail = compile(parts[0], 'bf16'), compile(parts[1], 'f32')
             self.out, self.treqs = self.cm.output('head_in'), [self.tail.create_infer_request() for _ in range(slots)]
@@ -268,6 +270,10 @@ def _load_crop(path, margin:int=0) -> np.ndarray:
         raise _err(path, f'is {a.shape[1]}x{a.shape[0]}, not an aligned {s}x{s} face: {hint}, or score_photos for raw photos')
     return a[margin:margin+112, margin:margin+112, ::-1]
 
+# %% ../nbs/14_infer.ipynb #60b62365
+BATCH = 8  # images per worker batch: the fastest size measured below ("Which batch size")
+
+
 # %% ../nbs/14_infer.ipynb #b7c1d2e3
 def _batches(n:int, size:int, slots:int) -> list:
     "(start, stop) of worker batches: `size` at first, then halving (down to 4) so that the slots finish together"
@@ -283,11 +289,11 @@ def _batches(n:int, size:int, slots:int) -> list:
 def run_pipeline(items:list, # one entry per image (e.g. paths)
                  load, # item -> aligned uint8 (112,112,3) face (None: no face, quality NaN); runs in the worker threads
                  engine:Engine, # from `get_engine`; one worker per slot
-                 batch_size:int=16, # images per worker batch (smaller at the end): memory is `engine.slots x batch_size` faces
+                 batch_size:int|None=None, # images per worker batch (None: `BATCH`; smaller at the end): memory is `engine.slots x batch_size` faces
                  errors:dict|None=None, # collects {index: exception} of items whose `load` failed (quality NaN); None: raise
                 ) -> np.ndarray:
     "Qualities `(len(items),)`: each worker decodes a batch and scores it on its own slot"
-    n, out = len(items), np.full(len(items), np.nan, np.float32)
+    n, out, batch_size = len(items), np.full(len(items), np.nan, np.float32), batch_size or BATCH
     if n == 0: return out
     free, local = queue.SimpleQueue(), threading.local()
     for s in range(engine.slots): free.put(s)
@@ -312,7 +318,7 @@ def score_aligned(paths, # image files: aligned 112x112 faces, or aligned crops 
                   margin:int=0, # px of border around the aligned face (celeba-wild: 32, i.e. 176x176 files)
                   engine:str='auto', # see `ENGINES`; 'auto': the fastest here
                   threads:int|None=None, # cores to use (None: $OMP_NUM_THREADS or all allowed)
-                  batch_size:int=16, # images per worker batch
+                  batch_size:int|None=None, # images per worker batch (None: `BATCH`)
                   model:str|Path|None=None, # `.pt` / `.onnx` quality model (None: the default eDifFIQA model)
                  ) -> np.ndarray:
     "eDifFIQA qualities `(N,)` float32 of aligned face crops (higher = better)"
@@ -320,7 +326,7 @@ def score_aligned(paths, # image files: aligned 112x112 faces, or aligned crops 
     return run_pipeline(paths, lambda p: _load_crop(p, margin), get_engine(engine, model, threads), batch_size)
 
 # %% ../nbs/14_infer.ipynb #9c61b9a0
-def precision_guard(engines=('openvino-bf16', 'torch-bf16', 'openvino-int8', 'onnxruntime-int8'), # engines to check
+def precision_guard(engines=('openvino-bf16', 'torch-bf16', 'openvino-int8', 'onnxruntime-int8'), # names of `ENGINES`, or {label: name or `Engine`}
                     reference:str='onnxruntime', # the fp32 engine they are compared with
                     model:str|Path|None=None, threads:int|None=None,
                     limit:float=0.3, fmr:float=1e-3, # pAUC discard limit and FMR of the threshold
@@ -338,9 +344,12 @@ def precision_guard(engines=('openvino-bf16', 'torch-bf16', 'openvino-int8', 'on
     emb, _ = embed_paths(paths, dev.identity.tolist(), Embedder(load_sface(device='cpu'), device='cpu'), crop=(32, 144, 32, 144))
     m, n = all_pairs(dev.identity.to_numpy()); pairs = np.concatenate([m, n])
     sims, mated = pair_similarities(emb, pairs), np.r_[np.ones(len(m), bool), np.zeros(len(n), bool)]
-    qs = {name: score_aligned(paths, 32, name, threads, model=model).astype(np.float64) for name in (reference, *engines)}
+    engines = {reference: reference, **(engines if isinstance(engines, dict) else {k: k for k in engines})}
+    run = lambda e: run_pipeline(paths, lambda p: _load_crop(p, 32), e) if isinstance(e, Engine) else score_aligned(paths, 32, e, threads, model=model)
+    qs = {k: run(e).astype(np.float64) for k, e in engines.items()}
     pa = pauc_table(qs, pairs, sims, mated, fmr=fmr, limits=(limit,)).set_index('method')['pauc']
-    rows = [dict(engine=k, precision=ENGINES[k][1], spearman=float(spearmanr(qs[reference], q)[0]), pauc=float(pa[k]),
+    prec = lambda e: e.precision if isinstance(e, Engine) else ENGINES[e][1]
+    rows = [dict(engine=k, precision=prec(engines[k]), spearman=float(spearmanr(qs[reference], q)[0]), pauc=float(pa[k]),
                  d_pauc=float(pa[k] - pa[reference]), max_abs_diff=float(np.abs(q - qs[reference]).max())) for k, q in qs.items()]
     df = pd.DataFrame(rows)
     return df.assign(passes=(df.spearman >= min_spearman) & (df.d_pauc.abs() <= max_dpauc))
@@ -348,9 +357,10 @@ def precision_guard(engines=('openvino-bf16', 'torch-bf16', 'openvino-int8', 'on
 # %% ../nbs/14_infer.ipynb #3259646d
 def engine_table(crops:np.ndarray, # uint8 (N,112,112,3) aligned faces (decoded beforehand: this times the engines)
                  engines=None, # default: every engine whose package is installed
-                 threads:int|None=None, batch_size:int=16, model:str|Path|None=None, reps:int=2) -> 'pd.DataFrame':
+                 threads:int|None=None, batch_size:int|None=None, model:str|Path|None=None, reps:int=2) -> 'pd.DataFrame':
     "Images/s of each engine on `crops` (best of `reps` runs after a warm-up), with the load average"
     import pandas as pd
+    batch_size = batch_size or BATCH
     names = engines or [k for k in ENGINES if importlib.util.find_spec(ENGINES[k][0].name) is not None]
     rows = []
     for k in names:
@@ -463,7 +473,7 @@ def photo_face(path, # photo file (any size)
 
 # %% ../nbs/14_infer.ipynb #0958e5cd
 def score_photos(paths, # photo files (any size), one face each
-                 engine:str='auto', threads:int|None=None, batch_size:int=16, model:str|Path|None=None, # as `score_aligned`
+                 engine:str='auto', threads:int|None=None, batch_size:int|None=None, model:str|Path|None=None, # as `score_aligned`
                  finder:FaceFinder|None=None, # default `FaceFinder()` (RetinaFace, photos downscaled to 1280 px)
                 ):
     "DataFrame (path, quality, det_score, error): detect, align and score every photo; quality NaN where no face is found"
