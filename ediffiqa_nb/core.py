@@ -152,10 +152,11 @@ def read_image(src:ImageSource, # path, encoded bytes, PIL image or numpy array 
         name = str(src); p = Path(src)
         if not p.exists(): raise FaceDataError(name, 'file not found (broken symbolic link)' if p.is_symlink() else 'file not found')
         if p.is_dir(): raise FaceDataError(name, 'is a directory, not an image')
-        if p.stat().st_size == 0: raise FaceDataError(name, 'empty file (0 bytes)')
-        buf = p.read_bytes()
-    if (a := _plain_decode(buf, max_side)) is not None: return a
-    fobj = io.BytesIO(buf)
+        size = p.stat().st_size
+        if size == 0: raise FaceDataError(name, 'empty file (0 bytes)')
+        buf = p.read_bytes() if size <= 1 << 26 else None   # larger files: PIL reads what it needs (a header may be enough to refuse)
+    if buf is not None and (a := _plain_decode(buf, max_side)) is not None: return a
+    fobj = p if buf is None else io.BytesIO(buf)
     import warnings
     try:
         with warnings.catch_warnings():
@@ -300,7 +301,8 @@ def file_hash(*srcs, # file paths, bytes, or strings to hash together
                 for chunk in iter(lambda: f.read(1<<20), b''): h.update(chunk)
         else: h.update(s if isinstance(s, (bytes, bytearray)) else str(s).encode())
     if k:
-        try: memo.parent.mkdir(parents=True, exist_ok=True); tmp = memo.with_name(f'.{memo.name}.{os.getpid()}'); tmp.write_text(json.dumps({**known, k: h.hexdigest()})); os.replace(tmp, memo)
+        known = {**dict(list(known.items())[-255:]), k: h.hexdigest()}   # the 256 most recent files
+        try: memo.parent.mkdir(parents=True, exist_ok=True); tmp = memo.with_name(f'.{memo.name}.{os.getpid()}'); tmp.write_text(json.dumps(known)); os.replace(tmp, memo)
         except OSError: pass   # a read-only cache: hash again next time
     return h.hexdigest()[:n]
 
