@@ -146,6 +146,21 @@ def _ov_split(xml:Path) -> tuple[Path, Path]|None:
     return trunk, tail
 
 
+# %% ../nbs/14_infer.ipynb #bce6392a
+def _openvino():
+    "`openvino`, imported without its model converter (`openvino.tools.ovc`); `ov.convert_model` imports it on first use"
+    if 'openvino' in sys.modules: return sys.modules['openvino']
+    sys.modules['openvino.tools.ovc'] = None   # `import openvino` tries it and carries on without it
+    try: import openvino as ov
+    finally: del sys.modules['openvino.tools.ovc']
+    def __getattr__(name):
+        if name != 'convert_model': raise AttributeError(f"module 'openvino' has no attribute {name!r}")
+        from openvino.tools.ovc import convert_model
+        ov.convert_model = convert_model; return convert_model
+    ov.__getattr__ = __getattr__
+    return ov
+
+
 # %% ../nbs/14_infer.ipynb #d0f3715c
 class OpenVINOEngine(Engine):
     "OpenVINO CPU plugin: one stream (one thread) per slot; uint8 NHWC input converted inside the graph; bf16 with an fp32 last layer"
@@ -153,7 +168,7 @@ class OpenVINOEngine(Engine):
     def __init__(self, onnx, # `.onnx`, or an OpenVINO `.xml` taking uint8 NHWC crops (as `_ov_ir` writes)
                  slots:int, precision:str='fp32'):
         super().__init__(onnx, slots); self.precision = precision
-        import openvino as ov
+        ov = _openvino()
         core = ov.Core(); core.set_property({'CACHE_DIR': str(cache_dir()/'openvino')})
         cfg = lambda p: {'INFERENCE_NUM_THREADS': slots, 'NUM_STREAMS': slots, 'INFERENCE_PRECISION_HINT': p}
         compile = lambda xml, p: core.compile_model(str(xml), 'CPU', cfg(p))  # a file path: the cached blob loads without re-reading the model
