@@ -81,7 +81,7 @@ def main():
     xmls = {'bf16': ir}
     for k, q in (('full', full), ('guarded', guarded)):
         xmls[k] = tmp/f'{k}.xml'; ov.save_model(q, str(xmls[k]), compress_to_fp16=False)
-        out[f'{k}_int8_layers'] = sum(1 for o in q.get_ordered_ops() if o.get_type_name() == 'FakeQuantize')
+        out[f'{k}_quantised_ops'] = sum(1 for o in q.get_ordered_ops() if o.get_type_name() == 'FakeQuantize')
     slots = cpu_threads(a.threads)
     engines = {k: OpenVINOEngine(x, slots, 'bf16') for k, x in xmls.items()}
     load = lambda p: _load_crop(p, 32)
@@ -98,7 +98,7 @@ def main():
                        ms_per_face_1core=ms_per_face(core, xmls[k], x256), pipeline_wall_s=min(walls[k]), walls=walls[k])
     out.update(rows=rows, max_drop=a.max_drop, n=len(pipe), threads=slots, load=os.getloadavg())
     print(f'default model, {len(dev)} celeba-wild dev faces; pipeline: {len(pipe)} crops, {slots} cores, best of {a.rounds}; load average {out["load"]}')
-    print(f'quantised operations (FakeQuantize): full {out["full_int8_layers"]}, guarded {out["guarded_int8_layers"]} (max drop {a.max_drop} on 1000 train faces); '
+    print(f'quantised operations (FakeQuantize): full {out["full_quantised_ops"]}, guarded {out["guarded_quantised_ops"]} (max drop {a.max_drop} on 1000 train faces); '
           f'build {out["full_build_s"]:.0f} s and {out["guarded_build_s"]:.0f} s')
     for k, r in rows.items():
         print(f'  {k:8s} guard on dev: Spearman vs fp32 {r["dev_spearman"]:.5f}, pAUC@0.3 {r["d_pauc"]:+.5f} vs fp32: {"PASS" if r["passes"] else "FAIL"}; '
