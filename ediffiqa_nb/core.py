@@ -154,7 +154,8 @@ def read_image(src:ImageSource, # path, encoded bytes, PIL image or numpy array 
         if p.is_dir(): raise FaceDataError(name, 'is a directory, not an image')
         size = p.stat().st_size
         if size == 0: raise FaceDataError(name, 'empty file (0 bytes)')
-        buf = p.read_bytes() if size <= 1 << 26 else None   # larger files: PIL reads what it needs (a header may be enough to refuse)
+        try: buf = p.read_bytes() if size <= 1 << 26 else None   # larger files: PIL reads what it needs (a header may be enough to refuse)
+        except OSError as ex: raise FaceDataError(name, f'cannot read the file ({type(ex).__name__}: {ex})') from None
     if buf is not None and (a := _plain_decode(buf, max_side)) is not None: return a
     fobj = p if buf is None else io.BytesIO(buf)
     import warnings
