@@ -288,9 +288,11 @@ def _memo_key(s) -> str|None:
     return f'{Path(s).resolve()}|{st.st_size}|{st.st_mtime_ns}' if st.st_size >= 1 << 20 else None
 
 def file_hash(*srcs, # file paths, bytes, or strings to hash together
-              n:int=16) -> str:
-    "Short sha256 hex digest of the concatenated contents of `srcs`; a single large file's is remembered by path, size and mtime"
-    k = _memo_key(srcs[0]) if len(srcs) == 1 else None
+              n:int=16,
+              remember:bool=False, # remember a single large file's digest by path, size and mtime (model files: hashed on every command)
+             ) -> str:
+    "Short sha256 hex digest of the concatenated contents of `srcs`"
+    k = _memo_key(srcs[0]) if remember and len(srcs) == 1 else None
     memo = Config().cache/'file_hashes.json' if k else None
     try: known = json.loads(memo.read_text()) if k else {}
     except (OSError, ValueError): known = {}

