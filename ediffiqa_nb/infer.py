@@ -48,18 +48,9 @@ def _atomic_path(dst:Path):
     return dst.with_name(f'.{dst.name}.{os.getpid()}.{threading.get_ident()}.tmp')
 
 def _file_key(path:Path) -> str:
-    "sha1 of a file's bytes (12 hex digits), remembered in `cache_dir()/'keys.json'` by path, size and mtime"
-    st = os.stat(path); memo = cache_dir()/'keys.json'; k = f'{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}'
-    try: keys = json.loads(memo.read_text())
-    except (OSError, ValueError): keys = {}
-    if k in keys: return keys[k]
-    h = hashlib.sha1()
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(1 << 22), b''): h.update(b)
-    keys[k] = h.hexdigest()[:12]
-    try: tmp = _atomic_path(memo); tmp.write_text(json.dumps(keys)); os.replace(tmp, memo)
-    except OSError: pass   # a read-only cache: hash again next time
-    return keys[k]
+    "12 hex digits of a file's sha256: `core.file_hash`, which remembers it by path, size and mtime"
+    from ediffiqa_nb.core import file_hash
+    return file_hash(path, n=12, remember=True)
 
 def onnx_model(model:str|Path|None=None, # `.pt` checkpoint (`distill.save_quality_model`) or `.onnx`; None: `default_model()`
               ) -> Path:
