@@ -57,17 +57,20 @@ def current_threads() -> int:
     return int(v) if v.isdigit() and int(v) > 0 else default_threads()
 
 # %% ../nbs/13_batch.ipynb #808a78ef
+def _image_files(folder, exclude=None) -> list[str]:
+    "`list_images` as strings (a folder of photos is listed without a `Path` per file)"
+    root = str(Path(folder).absolute()); ex = Path(exclude).absolute() if exclude else None
+    out = []
+    for dp, dns, fns in os.walk(root):
+        dns[:] = sorted(d for d in dns if not d.startswith('.') and (ex is None or Path(dp, d) != ex))
+        out += [os.path.join(dp, f) for f in fns if not f.startswith('.') and os.path.splitext(f)[1].lower() in IMAGE_EXTS]
+    return sorted(out, key=lambda s: s.split(os.sep))   # as paths sort: part by part
+
 def list_images(folder:str|Path, # root folder (any depth)
                 exclude:str|Path|None=None, # a folder below `folder` to leave out (e.g. an output folder)
                ) -> list[Path]:
     "Image files under `folder` (sorted, hidden names skipped, broken links kept) as absolute paths"
-    root = Path(folder).absolute(); ex = Path(exclude).absolute() if exclude else None
-    out = []
-    for dp, dns, fns in os.walk(root):
-        dns[:] = sorted(d for d in dns if not d.startswith('.') and (ex is None or Path(dp, d) != ex))
-        for f in sorted(fns):
-            if not f.startswith('.') and Path(f).suffix.lower() in IMAGE_EXTS: out.append(Path(dp)/f)
-    return sorted(out)
+    return [Path(s) for s in _image_files(folder, exclude)]
 
 def read_table(path:str|Path, # a .csv or .parquet file
               ) -> pd.DataFrame:
@@ -114,9 +117,9 @@ def input_rows(src:str|Path, # folder of images, one image, or a csv/parquet man
     if not src.exists() and not src.is_symlink(): raise FaceDataError(src, 'no such file or folder: check the path')
     if _is_manifest(src): return _manifest(src).to_dict('records')
     if not src.is_dir(): return [{'path': str(src.absolute())}]
-    files, root = list_images(src), src.absolute()
+    files, root = _image_files(src), str(src.absolute())
     if not files: raise FaceDataError(src, f'no images found (looked for {", ".join(IMAGE_EXTS)}): point at a folder of face images')
-    return [{'path': str(f), 'identity': r.parts[0] if len(r.parts) > 1 else ''} for f, r in ((f, f.relative_to(root)) for f in files)]
+    return [{'path': f, 'identity': r[0] if len(r) > 1 else ''} for f, r in ((f, f[len(root):].lstrip(os.sep).split(os.sep, 1)) for f in files)]
 
 def list_inputs(src:str|Path, # folder of images, one image, or a csv/parquet manifest with a `path` column
                ) -> pd.DataFrame:
@@ -183,8 +186,15 @@ def item_key(path:str, # the item's path (or any string)
             ) -> str:
     "`path|content-hash` (`path|missing` when the file cannot be read)"
     if not hash_files: return str(path)
-    try: return f'{path}|{file_hash(Path(path))}'
+    try: return f'{path}|{_content_hash(path)}'
     except OSError: return f'{path}|missing'
+
+def _content_hash(path) -> str:
+    "`core.file_hash` of one file, read in one call when it is small (as the items of a batch job are)"
+    with open(path, 'rb') as f:
+        b = f.read(1 << 20)
+        if len(b) < 1 << 20: return hashlib.sha256(b).hexdigest()[:16]
+    return file_hash(Path(path))
 
 def fingerprint(*parts) -> str:
     "A short hash of `parts` (json-serialised, str for the rest)"
@@ -243,6 +253,12 @@ def _pkg(f, module:str='ediffiqa_nb.batch'):
     import importlib
     return getattr(importlib.import_module(module), f.__name__)
 
+def _outcome(r, row:dict, strict:bool, key_col:str='path'):
+    "('ok', dict) of a result dict, ('fail', 'process', reason) of an exception (`strict`: raise `BatchFailed`)"
+    if not isinstance(r, BaseException): return ('ok', dict(r))
+    if strict: raise BatchFailed(row[key_col], f'{_reason(r)} (stage process; --strict stops here)')
+    return ('fail', 'process', _reason(r))
+
 def _process_shard(rows, load, process, batch_size, strict, pool=None, key_col='path', bar=None):
     "Results of one shard: a list of ('ok', dict) / ('fail', stage, reason), one per row"
     loaded = pool.map(_pkg(_safe_load), [load]*len(rows), rows) if pool is not None else (_safe_load(load, r) for r in rows)
@@ -258,11 +274,7 @@ def _process_shard(rows, load, process, batch_size, strict, pool=None, key_col='
                 for i, x in zip(idx, xs):
                     try: res.append(list(process([x], [rows[i]]))[0])
                     except Exception as e1: res.append(e1)
-        for i, r in zip(idx, res):
-            if isinstance(r, BaseException):
-                if strict: raise BatchFailed(rows[i][key_col], f'{_reason(r)} (stage process; --strict stops here)')
-                out[i] = ('fail', 'process', _reason(r))
-            else: out[i] = ('ok', dict(r))
+        for i, r in zip(idx, res): out[i] = _outcome(r, rows[i], strict, key_col)
         if bar is not None: bar.update(len(idx))
         buf.clear()
     for i, (ok, x) in enumerate(loaded):
@@ -275,6 +287,22 @@ def _process_shard(rows, load, process, batch_size, strict, pool=None, key_col='
         if len(buf) >= batch_size: flush()
     flush()
     return out
+
+def _streamed(stream, shards:list, strict:bool, key_col:str='path', bar=None):
+    "Each shard's results (as `_process_shard`'s) from `stream(shards)`: one pipeline through all the shards"
+    it = iter(stream(shards))
+    for rows in shards:
+        res = list(next(it, None) or ())
+        if len(res) != len(rows): raise RuntimeError(f'stream gave {len(res)} results for a shard of {len(rows)} items')
+        if bar is not None: bar.update(len(rows))
+        yield [_outcome(r, row, strict, key_col) for r, row in zip(res, rows)]
+
+def _shard_results(sel, shards, rows, load, process, stream, batch_size, strict, pool=None, key_col='path', bar=None):
+    "(shard, results) for the shards `sel`: all through `stream` when given, else shard by shard through `load` and `process`"
+    rs = [[rows[i] for i in shards[s]] for s in sel]
+    if stream is not None: return zip(sel, _streamed(stream, rs, strict, key_col, bar))
+    return zip(sel, (_process_shard(r, load, process or _as_row, batch_size, strict, pool, key_col, bar) for r in rs))
+
 
 # %% ../nbs/13_batch.ipynb #e6c35d91
 def state_dir(out:str|Path) -> Path:
@@ -341,6 +369,7 @@ def _out_columns(rows:list[dict], keep, columns) -> list:
 def run_batch(items:pd.DataFrame|Sequence[str|dict], # one row per item (a `key_col` column): a table, row dicts, or a list of paths
               load:Callable, # load(row: dict) -> x for one item (runs in `workers` processes when > 0)
               process:Callable|None=None, # process(xs, rows) -> one dict per item, on batches of `batch_size`; None: load's dict
+              stream:Callable|None=None, # stream(shards: row lists) -> per shard, in order, what `process` gives for its rows; replaces load/process
               out:str|Path|None=None, # final table (.csv/.parquet); None: in memory, no state, no resume
               failed:str|Path|None=None, # failed table (path, stage, reason); default `OUT-stem.failed.csv` next to `out`
               settings:dict|None=None, # everything that changes the results (model fingerprint, options): part of the fingerprint
@@ -394,13 +423,14 @@ def run_batch(items:pd.DataFrame|Sequence[str|dict], # one row per item (a `key_
         from tqdm.auto import tqdm
         bar = tqdm(total=sum(len(shards[s]) for s in mine), desc=desc, unit='img', file=sys.stderr, leave=False)
     pool = None
-    if workers and workers > 0 and len(todo) > 1:
+    if stream is not None: pass   # the stream loads what it needs
+    elif workers and workers > 0 and len(todo) > 1:
         pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'), initializer=set_threads, initargs=(1,))
     elif load_threads > 1 and len(todo) > 1: pool = cf.ThreadPoolExecutor(load_threads, thread_name_prefix='ediffiqa-load')
     try:
         if out is None:  # in memory: no state, no resume
             results = {}
-            for s in mine: results.update(zip(shards[s], _process_shard([rows[i] for i in shards[s]], load, process or _as_row, batch_size, strict, pool, key_col, bar)))
+            for s, res in _shard_results(mine, shards, rows, load, process, stream, batch_size, strict, pool, key_col, bar): results.update(zip(shards[s], res))
             return _merge(rows, keys, reused, results, keep, columns, key_col, None, None, None, sfp, before_merge, {})
         rd = sd/f'run-{fp}'
         rd.mkdir(parents=True, exist_ok=True)
@@ -410,12 +440,9 @@ def run_batch(items:pd.DataFrame|Sequence[str|dict], # one row per item (a `key_
             with contextlib.suppress(FileNotFoundError): (rd/'merge.lock').unlink()
         if not (rd/'meta.json').exists(): atomic_save(dict(n_items=len(rows), n_shards=len(shards), shard_size=shard_size, settings=sfp, fingerprint=fp), rd/'meta.json')
         part = lambda s: rd/f'part-{s:05d}.pkl'
-        for s in mine:
-            if part(s).exists():
-                if bar is not None: bar.update(len(shards[s]))
-                continue
-            res = _process_shard([rows[i] for i in shards[s]], load, process or _as_row, batch_size, strict, pool, key_col, bar)
-            _save_pickle(res, part(s))
+        left = [s for s in mine if not part(s).exists()]   # a killed run's finished shards are kept
+        if bar is not None: bar.update(sum(len(shards[s]) for s in mine) - sum(len(shards[s]) for s in left))
+        for s, res in _shard_results(left, shards, rows, load, process, stream, batch_size, strict, pool, key_col, bar): _save_pickle(res, part(s))
     finally:
         if pool is not None: pool.shutdown(cancel_futures=True)
         if bar is not None: bar.close()

@@ -333,6 +333,12 @@ def _score_engine(paths, rows, engine, margin=None, batch_size:int=64, face=None
     errs = {}; q = run_pipeline(list(paths), face or partial(aligned_face, margin=margin), engine, batch_size=batch_size, errors=errs)
     return [errs[i] if i in errs else {'quality': float(v)} for i, v in enumerate(q)]
 
+def _stream_engine(shards, engine, margin=None, batch_size:int=8, face=None):
+    "Each shard's results (its rows' paths) through a CPU `infer` engine, as `_score_engine`'s, with no wait at the shard ends"
+    from ediffiqa_nb.infer import stream_pipeline
+    for q, errs in stream_pipeline([[r['path'] for r in rows] for rows in shards], face or partial(aligned_face, margin=margin), engine, batch_size):
+        yield [errs[i] if i in errs else {'quality': float(v)} for i, v in enumerate(q)]
+
 def _cpu_engine(engine:str, path:Path, threads:int|None):
     "The `infer` engine for `path` with one slot per core (`threads`, `$OMP_NUM_THREADS`, or the cores per local process)"
     from ediffiqa_nb.infer import get_engine, cpu_threads
@@ -394,11 +400,14 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
         from ediffiqa_nb.detect import get_detector
         try: get_detector(detector)
         except (ImportError, ValueError) as e: raise FaceDataError('--detector', str(e)) from None
+    stream = None
     if method == 'ediffiqa':
         if cpu_engine:
             eng = _cpu_engine(engine, path, threads)
             face = _slot_detector() if in_slots and detect else None   # RetinaFace in the engine's slots
-            process, settings = partial(_score_engine, engine=eng, margin=None if detect else margin, batch_size=batch_size, face=face), dict(model=file_hash(path, remember=True), engine=f'{eng.name}-{eng.precision}')
+            kw = dict(engine=eng, margin=None if detect else margin, batch_size=batch_size, face=face)
+            stream = partial(_stream_engine, **kw) if in_slots else None   # the slots decode: one pipeline through all the shards
+            process, settings = partial(_score_engine, **kw), dict(model=file_hash(path, remember=True), engine=f'{eng.name}-{eng.precision}')
         else:
             qm = load_quality_model(model, dev, bs=batch_size)
             process, settings = partial(_score_qm, model=qm), dict(model=file_hash(path, remember=True))
@@ -423,9 +432,8 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     keep = ['path'] + (['identity'] if 'identity' in items[0] else [])
     settings.update(job='score', method=method, detect=detect, detector=detector if detect else None, margin=margin)
     load = _path_load if in_slots else partial(_score_load, detect=detect, detector=detector, margin=margin)
-    per_call = shard_size if in_slots else batch_size   # the engine takes a whole shard and batches it itself
-    return run_batch(items, load, process, out=out, settings=settings,
-                     keep=keep, columns=keep + ['quality'], shard_size=shard_size, batch_size=per_call, strict=strict,
+    return run_batch(items, load, process, stream=stream, out=out, settings=settings,
+                     keep=keep, columns=keep + ['quality'], shard_size=shard_size, batch_size=batch_size, strict=strict,
                      retry_failed=retry_failed, workers=workers, threads=n, progress=progress, desc=f'{method} scores')
 
 # %% ../nbs/10_diffiqa.ipynb #ec727e8b

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_infer.ipynb #c3061107
 from __future__ import annotations
-import os, sys, time, json, queue, hashlib, threading, importlib.util, concurrent.futures as cf
+import os, sys, time, json, queue, collections, hashlib, threading, importlib.util, concurrent.futures as cf
 from pathlib import Path
 import numpy as np
 import cv2
@@ -12,8 +12,8 @@ import cv2
 # %% auto #0
 __all__ = ['ENGINES', 'BATCH', 'cpu_threads', 'cache_dir', 'default_model', 'onnx_model', 'cpu_flags', 'has_native_bf16',
            'Engine', 'OpenVINOEngine', 'OrtEngine', 'TorchEngine', 'int8_model', 'auto_engine', 'get_engine',
-           'run_pipeline', 'score_aligned', 'precision_guard', 'engine_table', 'FaceFinder', 'paste_photos',
-           'align_photos', 'photo_face', 'score_photos']
+           'stream_pipeline', 'run_pipeline', 'score_aligned', 'precision_guard', 'engine_table', 'FaceFinder',
+           'paste_photos', 'align_photos', 'photo_face', 'score_photos']
 
 # %% ../nbs/14_infer.ipynb #5a615973
 def cpu_threads(threads:int|None=None, # explicit count (wins)
@@ -291,7 +291,58 @@ def _batches(n:int, size:int, slots:int) -> list:
     return out
 
 
-# %% ../nbs/14_infer.ipynb #9e79ba39
+# %% ../nbs/14_infer.ipynb #92eb5529
+def _chunk_batches(sizes:list, # items per chunk
+                   size:int, slots:int) -> list:
+    "(chunk, start, stop) of worker batches over all the chunks' items: `_batches`, cut at the chunk ends"
+    ends, out, c = np.cumsum(sizes).tolist(), [], 0
+    for s, e in _batches(sum(sizes), size, slots):
+        while s < e:
+            while ends[c] <= s: c += 1
+            out.append((c, s, min(e, ends[c]))); s = min(e, ends[c])
+    return out
+
+# %% ../nbs/14_infer.ipynb #a1beb185
+def _score_batch(items, s:int, e:int, load, engine, slot:int, out:np.ndarray, errors:list|None):
+    "Decode `items[s:e]` with `load` and score them on `slot` into `out[s:e]`; a failing `load` goes to `errors` (None: raise)"
+    x = np.empty((e - s, 112, 112, 3), np.uint8); ok = np.ones(e - s, bool)
+    for k in range(e - s):
+        try: face = load(items[s + k])
+        except Exception as err:
+            if errors is None: raise
+            errors[s + k] = err; face = None
+        if face is None: ok[k] = False
+        else: x[k] = face
+    if ok.any(): out[s:e][ok] = engine(x[ok] if not ok.all() else x, slot)
+
+# %% ../nbs/14_infer.ipynb #26c07553
+def stream_pipeline(chunks:list, # lists of items (e.g. paths): the shards of a batch job
+                    load, # item -> aligned uint8 (112,112,3) face (None: no face, quality NaN); runs in the worker threads
+                    engine:Engine, # from `get_engine`; one worker per slot
+                    batch_size:int|None=None, # images per worker batch (None: `BATCH`; smaller at the end): memory is `engine.slots x batch_size` faces
+                    catch:bool=True, # a failing `load` fails its item alone; False: raise
+                   ):
+    "Per chunk, in order: (qualities, {index in chunk: exception of `load`}); the workers run on through the chunk ends"
+    items, starts = [it for c in chunks for it in c], np.cumsum([0] + [len(c) for c in chunks]).tolist()
+    out, errs = np.full(len(items), np.nan, np.float32), ([None]*len(items) if catch else None)
+    free, local = queue.SimpleQueue(), threading.local()
+    for s in range(engine.slots): free.put(s)
+    work = lambda s, e: _score_batch(items, s, e, load, engine, local.slot, out, errs)
+    todo, pending, done = iter(_chunk_batches([len(c) for c in chunks], batch_size or BATCH, engine.slots)), collections.deque(), 0
+    with cf.ThreadPoolExecutor(engine.slots, initializer=lambda: setattr(local, 'slot', free.get()), thread_name_prefix='ediffiqa-infer') as ex:
+        try:
+            while True:
+                while len(pending) < 4*engine.slots and (b := next(todo, None)): pending.append((b[0], ex.submit(work, b[1], b[2])))
+                for c in range(done, pending[0][0] if pending else len(chunks)):   # every batch of these chunks has finished
+                    a, z = starts[c], starts[c+1]
+                    yield out[a:z].copy(), ({k: v for k, v in enumerate(errs[a:z]) if v is not None} if catch else {})
+                done = pending[0][0] if pending else len(chunks)
+                if not pending: return
+                pending.popleft()[1].result()
+        finally:
+            for _, f in pending: f.cancel()
+
+# %% ../nbs/14_infer.ipynb #9e904c7b
 def run_pipeline(items:list, # one entry per image (e.g. paths)
                  load, # item -> aligned uint8 (112,112,3) face (None: no face, quality NaN); runs in the worker threads
                  engine:Engine, # from `get_engine`; one worker per slot
@@ -299,25 +350,9 @@ def run_pipeline(items:list, # one entry per image (e.g. paths)
                  errors:dict|None=None, # collects {index: exception} of items whose `load` failed (quality NaN); None: raise
                 ) -> np.ndarray:
     "Qualities `(len(items),)`: each worker decodes a batch and scores it on its own slot"
-    n, out, batch_size = len(items), np.full(len(items), np.nan, np.float32), batch_size or BATCH
-    if n == 0: return out
-    free, local = queue.SimpleQueue(), threading.local()
-    for s in range(engine.slots): free.put(s)
-    def init(): local.slot = free.get()
-    def work(s, e):
-        x = np.empty((e - s, 112, 112, 3), np.uint8); ok = np.ones(e - s, bool)
-        for k in range(e - s):
-            try: face = load(items[s + k])
-            except Exception as err:
-                if errors is None: raise
-                errors[s + k] = err; face = None
-            if face is None: ok[k] = False
-            else: x[k] = face
-        if ok.any(): out[s:e][ok] = engine(x[ok] if not ok.all() else x, local.slot)
-    with cf.ThreadPoolExecutor(engine.slots, initializer=init, thread_name_prefix='ediffiqa-infer') as ex:
-        for f in [ex.submit(work, s, e) for s, e in _batches(n, batch_size, engine.slots)]: f.result()
-    return out
-
+    (q, errs), = stream_pipeline([list(items)], load, engine, batch_size, catch=errors is not None)
+    if errors is not None: errors.update(errs)
+    return q
 
 # %% ../nbs/14_infer.ipynb #47ca0721
 def score_aligned(paths, # image files: aligned 112x112 faces, or aligned crops with a `margin`
