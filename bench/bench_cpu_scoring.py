@@ -247,14 +247,15 @@ def main():
     paths = [str(root/'images'/p) for p in meta.path[:a.n]]
     onnx = str(onnx_model())   # the toolkit's ONNX export of the default model (exported once, cached): both sides use it
     load = lambda: [round(x, 2) for x in os.getloadavg()]
-    print(f'{len(paths)} celeba-wild crops, {th} threads, engine {R["engine"]}, load average {load()}; every child with a bytecode cache', flush=True)
+    print(f'{len(paths)} celeba-wild crops, {th} threads, engine {R["engine"]}, load average {load()}; the children keep compiled bytecode', flush=True)
     with tempfile.TemporaryDirectory() as d:
         d = Path(d); (d/'crops').mkdir(); (d/'photos').mkdir()
         for k, p in enumerate(paths): os.symlink(p, d/'crops'/f'{k:05d}_{Path(p).name}')
         lst = d/'paths.txt'; lst.write_text('\n'.join(paths))
-        # every child gets a bytecode cache, as an installed package has (pip compiles on install): an environment with
-        # PYTHONDONTWRITEBYTECODE (this sandbox) would otherwise compile the toolkit's modules on every start (about 25 ms)
-        os.environ.pop('PYTHONDONTWRITEBYTECODE', None); os.environ['PYTHONPYCACHEPREFIX'] = str(d/'pycache')
+        # the children may write the toolkit's bytecode (__pycache__, git-ignored), as an installed package has it (pip
+        # compiles on install): with PYTHONDONTWRITEBYTECODE set (as in this sandbox) each start would compile the
+        # toolkit's modules again (about 25 ms); the installed packages have theirs already
+        os.environ.pop('PYTHONDONTWRITEBYTECODE', None)
         child(TOOLKIT_ONCE, [lst, d/'warm.csv', a.engine], th)   # fills the OS file cache and the engine caches for both sides
         if a.cli: child(CLI, [d/'crops', d/'warm_cli.csv'], th)   # and compiles the command line's modules
         R['load_before'] = load()

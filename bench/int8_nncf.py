@@ -8,12 +8,17 @@ From the default model's OpenVINO IR (uint8 NHWC input, as the engines compile i
            celeba-wild train faces; the linear layers (MatMul) stay in floating point
   guarded  `nncf.quantize_with_accuracy_control`, same calibration; layers go back to floating point, most harmful
            first, until Spearman's rho against fp32 on 1000 other train faces is within --max-drop of 1
+  no_dw_first  as full, with the depthwise convolutions and the first convolution in floating point
+  early_only   as full, with blocks 7 to 14 (the 14x14 and 7x7 ones) in floating point: int8 only where the
+           activations are large
+  sq_edge  SmoothQuant on the convolutions (alpha 0.8; NNCF applies it with model_type TRANSFORMER), the first and the
+           last two convolutions in floating point: the most accurate int8 found
 For each, next to OpenVINO bf16 (the default engine) in the same process: `infer.precision_guard` on celeba-wild dev
 (Spearman's rho >= 0.999 against fp32, pAUC@0.3 within 0.002), ms per face on one core (batch 8, best of 3), and the
 wall time of `infer.run_pipeline` over --n crops with every core (best of --rounds, alternating), each through
 `infer.OpenVINOEngine` (trunk in int8/bf16, the last linear layer in fp32).
 """
-import argparse, json, os, sys, tempfile, time
+import argparse, json, os, re, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 
@@ -78,8 +83,17 @@ def main():
     guarded = nncf.quantize_with_accuracy_control(core.read_model(str(ir)), cal, nncf.Dataset(list(range(len(xv))), lambda i: xv[i:i+1]),
                                                   spearman_fn(xv, ref_v), max_drop=a.max_drop, drop_type=nncf.DropType.ABSOLUTE, **kw)
     out['guarded_build_s'] = time.perf_counter() - t
+    convs = [o.get_friendly_name() for o in m.get_ordered_ops() if o.get_type_name() in ('Convolution', 'GroupConvolution')]
+    block = lambda name: int(re.search(r'conv_(\d+)', name).group(1)) if re.search(r'conv_(\d+)', name) else 0
+    scopes = {'no_dw_first': nncf.IgnoredScope(types=['MatMul', 'GroupConvolution'], names=convs[:1]),
+              'early_only': nncf.IgnoredScope(types=['MatMul'], names=[c for c in convs if block(c) >= 7])}
+    partial_models = {k: nncf.quantize(core.read_model(str(ir)), cal, **{**kw, 'ignored_scope': sc}) for k, sc in scopes.items()}
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, AdvancedSmoothQuantParameters
+    edge = [c for c in convs if block(c) in (1, 13, 14) and '_dw' not in c]
+    partial_models['sq_edge'] = nncf.quantize(core.read_model(str(ir)), cal, **{**kw, 'ignored_scope': nncf.IgnoredScope(types=['MatMul'], names=edge)},
+        model_type=nncf.ModelType.TRANSFORMER, advanced_parameters=AdvancedQuantizationParameters(smooth_quant_alphas=AdvancedSmoothQuantParameters(convolution=0.8, matmul=-1)))
     xmls = {'bf16': ir}
-    for k, q in (('full', full), ('guarded', guarded)):
+    for k, q in (('full', full), ('guarded', guarded), *partial_models.items()):
         xmls[k] = tmp/f'{k}.xml'; ov.save_model(q, str(xmls[k]), compress_to_fp16=False)
         out[f'{k}_quantised_ops'] = sum(1 for o in q.get_ordered_ops() if o.get_type_name() == 'FakeQuantize')
     slots = cpu_threads(a.threads)
@@ -90,7 +104,7 @@ def main():
     for _ in range(a.rounds):
         for k, e in engines.items():
             t = time.perf_counter(); run_pipeline(pipe, load, e); walls[k].append(time.perf_counter() - t)
-    guard = precision_guard({'bf16': 'openvino-bf16', 'full': engines['full'], 'guarded': engines['guarded']}, threads=slots).set_index('engine')
+    guard = precision_guard({'bf16': 'openvino-bf16', **{k: e for k, e in engines.items() if k != 'bf16'}}, threads=slots).set_index('engine')
     x256 = crops(dev[:256]); rows = {}
     for k in engines:
         g = guard.loc[k]
@@ -98,8 +112,8 @@ def main():
                        ms_per_face_1core=ms_per_face(core, xmls[k], x256), pipeline_wall_s=min(walls[k]), walls=walls[k])
     out.update(rows=rows, max_drop=a.max_drop, n=len(pipe), threads=slots, load=os.getloadavg())
     print(f'default model, {len(dev)} celeba-wild dev faces; pipeline: {len(pipe)} crops, {slots} cores, best of {a.rounds}; load average {out["load"]}')
-    print(f'quantised operations (FakeQuantize): full {out["full_quantised_ops"]}, guarded {out["guarded_quantised_ops"]} (max drop {a.max_drop} on 1000 train faces); '
-          f'build {out["full_build_s"]:.0f} s and {out["guarded_build_s"]:.0f} s')
+    print(f'quantised operations (FakeQuantize): ' + ', '.join(f'{k} {out[k + "_quantised_ops"]}' for k in xmls if k != 'bf16')
+          + f' (guarded: max drop {a.max_drop} on 1000 train faces); build {out["full_build_s"]:.0f} s (full) and {out["guarded_build_s"]:.0f} s (guarded)')
     for k, r in rows.items():
         print(f'  {k:8s} guard on dev: Spearman vs fp32 {r["dev_spearman"]:.5f}, pAUC@0.3 {r["d_pauc"]:+.5f} vs fp32: {"PASS" if r["passes"] else "FAIL"}; '
               f'max |diff| {r["max_abs_diff"]:.4f}; {r["ms_per_face_1core"]:.2f} ms/face on one core ({rows["bf16"]["ms_per_face_1core"] / r["ms_per_face_1core"]:.2f}x bf16); '
