@@ -291,11 +291,13 @@ def _process_shard(rows, load, process, batch_size, strict, pool=None, key_col='
 def _streamed(stream, shards:list, strict:bool, key_col:str='path', bar=None):
     "Each shard's results (as `_process_shard`'s) from `stream(shards)`: one pipeline through all the shards"
     it = iter(stream(shards))
-    for rows in shards:
-        res = list(next(it, None) or ())
-        if len(res) != len(rows): raise RuntimeError(f'stream gave {len(res)} results for a shard of {len(rows)} items')
-        if bar is not None: bar.update(len(rows))
-        yield [_outcome(r, row, strict, key_col) for r, row in zip(res, rows)]
+    try:
+        for rows in shards:
+            res = list(next(it, None) or ())
+            if len(res) != len(rows): raise RuntimeError(f'stream gave {len(res)} results for a shard of {len(rows)} items')
+            if bar is not None: bar.update(len(rows))
+            yield [_outcome(r, row, strict, key_col) for r, row in zip(res, rows)]
+    finally: getattr(it, 'close', lambda: None)()   # a stopped job stops the stream's work at once
 
 def _shard_results(sel, shards, rows, load, process, stream, batch_size, strict, pool=None, key_col='path', bar=None):
     "(shard, results) for the shards `sel`: all through `stream` when given, else shard by shard through `load` and `process`"
