@@ -186,15 +186,8 @@ def item_key(path:str, # the item's path (or any string)
             ) -> str:
     "`path|content-hash` (`path|missing` when the file cannot be read)"
     if not hash_files: return str(path)
-    try: return f'{path}|{_content_hash(path)}'
+    try: return f'{path}|{file_hash(Path(path))}'
     except OSError: return f'{path}|missing'
-
-def _content_hash(path) -> str:
-    "`core.file_hash` of one file, read in one call when it is small (as the items of a batch job are)"
-    with open(path, 'rb') as f:
-        b = f.read(1 << 20)
-        if len(b) < 1 << 20: return hashlib.sha256(b).hexdigest()[:16]
-    return file_hash(Path(path))
 
 def fingerprint(*parts) -> str:
     "A short hash of `parts` (json-serialised, str for the rest)"
@@ -369,7 +362,7 @@ def _out_columns(rows:list[dict], keep, columns) -> list:
     return [c for c in columns if c in cols] + [c for c in cols if c not in columns] if columns else cols
 
 def run_batch(items:pd.DataFrame|Sequence[str|dict], # one row per item (a `key_col` column): a table, row dicts, or a list of paths
-              load:Callable, # load(row: dict) -> x for one item (runs in `workers` processes when > 0)
+              load:Callable|None, # load(row: dict) -> x for one item (runs in `workers` processes when > 0); None with a `stream`
               process:Callable|None=None, # process(xs, rows) -> one dict per item, on batches of `batch_size`; None: load's dict
               stream:Callable|None=None, # stream(shards: row lists) -> per shard, in order, what `process` gives for its rows; replaces load/process
               out:str|Path|None=None, # final table (.csv/.parquet); None: in memory, no state, no resume
@@ -425,10 +418,9 @@ def run_batch(items:pd.DataFrame|Sequence[str|dict], # one row per item (a `key_
         from tqdm.auto import tqdm
         bar = tqdm(total=sum(len(shards[s]) for s in mine), desc=desc, unit='img', file=sys.stderr, leave=False)
     pool = None
-    if stream is not None: pass   # the stream loads what it needs
-    elif workers and workers > 0 and len(todo) > 1:
+    if stream is None and workers and workers > 0 and len(todo) > 1:   # a stream loads what it needs itself
         pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'), initializer=set_threads, initargs=(1,))
-    elif load_threads > 1 and len(todo) > 1: pool = cf.ThreadPoolExecutor(load_threads, thread_name_prefix='ediffiqa-load')
+    elif stream is None and load_threads > 1 and len(todo) > 1: pool = cf.ThreadPoolExecutor(load_threads, thread_name_prefix='ediffiqa-load')
     try:
         if out is None:  # in memory: no state, no resume
             results = {}

@@ -301,7 +301,9 @@ def file_hash(*srcs, # file paths, bytes, or strings to hash together
     for s in srcs:
         if isinstance(s, Path) or (isinstance(s, str) and len(s) < 4096 and os.path.isfile(s)):
             with open(s, 'rb') as f:
-                for chunk in iter(lambda: f.read(1<<20), b''): h.update(chunk)
+                if os.fstat(f.fileno()).st_size < 1 << 20: h.update(f.read())   # a small file (a batch job's image): one read of its size
+                else:
+                    for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
         else: h.update(s if isinstance(s, (bytes, bytearray)) else str(s).encode())
     if k:
         known = {**dict(list(known.items())[-255:]), k: h.hexdigest()}   # the 256 most recent files

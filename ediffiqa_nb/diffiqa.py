@@ -325,19 +325,16 @@ def _slot_detector():
     from ediffiqa_nb.infer import FaceFinder, photo_face
     return partial(photo_face, finder=FaceFinder())
 
-def _path_load(row:dict) -> str: return row['path']
-
-def _score_engine(paths, rows, engine, margin=None, batch_size:int=64, face=None):
-    "A shard of files through a CPU `infer` engine: the slots decode (`face`: path -> aligned face) and score; a failing file fails alone"
-    from ediffiqa_nb.infer import run_pipeline
-    errs = {}; q = run_pipeline(list(paths), face or partial(aligned_face, margin=margin), engine, batch_size=batch_size, errors=errs)
-    return [errs[i] if i in errs else {'quality': float(v)} for i, v in enumerate(q)]
-
-def _stream_engine(shards, engine, margin=None, batch_size:int=8, face=None):
-    "Each shard's results (its rows' paths) through a CPU `infer` engine, as `_score_engine`'s, with no wait at the shard ends"
+def _engine_results(chunks, engine, margin=None, batch_size:int=8, face=None):
+    "Per chunk (paths, or faces `_score_load` loaded), its results through a CPU `infer` engine: the slots decode (`face`: path -> aligned face) and score, on through the chunk ends; a failing item fails alone"
     from ediffiqa_nb.infer import stream_pipeline
-    for q, errs in stream_pipeline([[r['path'] for r in rows] for rows in shards], face or partial(aligned_face, margin=margin), engine, batch_size):
+    for q, errs in stream_pipeline(chunks, face or partial(aligned_face, margin=margin), engine, batch_size):
         yield [errs[i] if i in errs else {'quality': float(v)} for i, v in enumerate(q)]
+
+def _score_engine(xs, rows, **kw):
+    (res,) = _engine_results([list(xs)], **kw); return res   # one batch of `run_batch`
+
+def _stream_engine(shards, **kw): return _engine_results([[r['path'] for r in rows] for rows in shards], **kw)   # a `run_batch` stream
 
 def _cpu_engine(engine:str, path:Path, threads:int|None):
     "The `infer` engine for `path` with one slot per core (`threads`, `$OMP_NUM_THREADS`, or the cores per local process)"
@@ -431,7 +428,7 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     items = input_rows(src)   # a folder: no pandas
     keep = ['path'] + (['identity'] if 'identity' in items[0] else [])
     settings.update(job='score', method=method, detect=detect, detector=detector if detect else None, margin=margin)
-    load = _path_load if in_slots else partial(_score_load, detect=detect, detector=detector, margin=margin)
+    load = None if in_slots else partial(_score_load, detect=detect, detector=detector, margin=margin)   # the slots load what they score
     return run_batch(items, load, process, stream=stream, out=out, settings=settings,
                      keep=keep, columns=keep + ['quality'], shard_size=shard_size, batch_size=batch_size, strict=strict,
                      retry_failed=retry_failed, workers=workers, threads=n, progress=progress, desc=f'{method} scores')
