@@ -315,7 +315,7 @@ def _score_load(row:dict, detect:bool, detector:str, margin) -> np.ndarray:
     "The aligned face of one image: detected and aligned (`detect`), or an aligned crop"
     if detect:
         from ediffiqa_nb.detect import align_photo
-        return align_photo(row['path'], detector, det_kw={'threads': 1})['crop']
+        return align_photo(row['path'], detector, det_kw={'threads': 1} if detector in ('retinaface', 'mtcnn') else None)['crop']   # YuNet and dlib take no thread count
     return aligned_face(row['path'], margin)
 
 def _score_qm(faces, rows, model): return [{'quality': float(q)} for q in score_faces(model, faces)]
