@@ -210,6 +210,22 @@ print(json.dumps(dict(peak_rss_mb=_hwm(), batch=len(x), ms_per_img=tot / len(x) 
                       pointwise_gflops=[min(rates), sum(flop.values()) / (pw * 1e-6) / 1e9, max(rates)], n_pointwise=len(rates), fp32_matmul_gflops=mm)))
 '''
 
+# what one core gives the command line's work per face, to bound what two cores can give: the engine (one slot, faces
+# decoded beforehand) and the command line's loader (`batch.aligned_face`), each timed alone
+CEILING = HWM + r'''
+import sys, time, json
+from ediffiqa_nb.infer import get_engine, run_pipeline, BATCH
+from ediffiqa_nb.batch import aligned_face
+paths, engine = open(sys.argv[1]).read().split('\n')[:256], sys.argv[2]
+def _decode():
+    t = time.perf_counter(); f = [aligned_face(p, margin=32) for p in paths]; return time.perf_counter() - t, f
+dt, faces = min((_decode() for _ in range(3)), key=lambda r: r[0])   # best of 3
+e = get_engine(engine, threads=1); run_pipeline(list(range(2 * BATCH)), lambda i: faces[i], e)
+def _net():
+    t = time.perf_counter(); run_pipeline(list(range(len(faces))), lambda i: faces[i], e); return time.perf_counter() - t
+print(json.dumps(dict(peak_rss_mb=_hwm(), decode_ms=dt / len(paths) * 1e3, net_ms=min(_net() for _ in range(3)) / len(faces) * 1e3)))
+'''
+
 
 def make_photos(crop_paths, size, face, dest, seed):
     "Synthetic photos (JPEG quality 90) from celeba-wild crops; returns their paths"
@@ -281,6 +297,7 @@ def main():
                 for f in ph[:a.prepare_photos]: os.symlink(f, src/Path(f).name)
                 R['prepare_640x480'] = child(PREPARE, [src, d/'prepare_dest'], th)
         if a.profile: R['profile'] = child(PROFILE, [lst], 1)
+        R['ceiling'] = child(CEILING, [lst, a.engine], 1)
         if not a.no_unet: R['unet'] = child(UNET, [th], th)
     R['load_end'] = load()
     z, t = R['zoo'], R['toolkit']
@@ -294,6 +311,9 @@ def main():
     print(f"  ratio toolkit/zoo: {R['ratio_incl_startup']:.2f}x incl. start-up, {R['ratio_steady']:.2f}x steady state"
           f"  (Spearman of the two score lists {R['spearman_toolkit_vs_zoo']:.5f}, max abs diff {R['max_abs_diff_toolkit_vs_zoo']:.4f})")
     if 'cli' in R: print(f"  ratio CLI/zoo: {z['wall_s']/R['cli']['wall_s']:.2f}x incl. start-up")
+    c = R['ceiling']; c['bound_s'] = t['startup_s'] + len(paths) * (c['net_ms'] + c['decode_ms']) / 1e3 / th
+    print(f"  bound on these cores: one core scores a face in {c['net_ms']:.2f} ms and decodes it in {c['decode_ms']:.2f} ms, so {th} cores"
+          f" need at least {c['bound_s']:.2f} s with the library's {t['startup_s']:.2f} s start-up: at most {z['wall_s']/c['bound_s']:.2f}x this zoo loop")
     for key in ('photos_640x480', 'photos_1920x1080'):
         if key not in R: continue
         r = R[key]
