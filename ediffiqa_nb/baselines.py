@@ -29,10 +29,12 @@ def as_batch(imgs, # `(N,3,H,W)`/`(3,H,W)` float tensor in [-1,1], or uint8 `(N,
     if len(x) == 0: raise FaceDataError('imgs', 'no images')
     return x
 
+# %% ../nbs/05_baselines.ipynb #cc841199
 def _prep(fr, device):
     dev = default_device(device) if device is not None else next(fr.parameters()).device
     return fr.to(dev).eval(), dev
 
+# %% ../nbs/05_baselines.ipynb #ca67a087
 @torch.no_grad()
 def embed(imgs, # face crops (see `as_batch`)
           fr:nn.Module, # FR model: (N,3,112,112) in [-1,1] -> (N,d)
@@ -50,6 +52,7 @@ def random_quality(n:int, # number of images
     "Uniform random qualities in [0, 1): the no-information baseline"
     return rng(seed).random(int(n))
 
+# %% ../nbs/05_baselines.ipynb #d65454db
 def sharpness(imgs, # face crops (see `as_batch`)
              ) -> np.ndarray:
     "Variance of the Laplacian of each grey image (higher = sharper)"
@@ -59,6 +62,7 @@ def sharpness(imgs, # face crops (see `as_batch`)
     return np.array([cv2.Laplacian(cv2.cvtColor(np.ascontiguousarray(im), cv2.COLOR_RGB2GRAY), cv2.CV_64F).var()
                      for im in u8])
 
+# %% ../nbs/05_baselines.ipynb #71a098a2
 def inter_eye_distance(landmarks, # `(N,5,2)` or `(5,2)` landmarks (left eye, right eye, nose, mouth corners)
                        scale=None, # scalar or `(N,)`: pixels of the original photo per landmark unit
                       ) -> np.ndarray:
@@ -69,6 +73,7 @@ def inter_eye_distance(landmarks, # `(N,5,2)` or `(5,2)` landmarks (left eye, ri
     d = np.linalg.norm(l[:, 0] - l[:, 1], axis=1)
     return d if scale is None else d * np.asarray(scale, dtype=np.float64)
 
+# %% ../nbs/05_baselines.ipynb #74edd129
 def face_size(boxes=None, # `(N,2)` widths and heights, or `(N,4)` x0, y0, x1, y1 boxes in the original photo
               landmarks=None, # or `(N,5,2)` landmarks: eye-centre to mouth-centre distance
               scale=None, # scalar or `(N,)` factor for landmark distances (original pixels per unit)
@@ -92,6 +97,7 @@ def embedding_norm(imgs, # face crops
     "L2 norm of the raw embedding"
     return embed(imgs, fr, batch_size, device).norm(dim=1).numpy().astype(np.float64)
 
+# %% ../nbs/05_baselines.ipynb #7839cc88
 def flip_consistency(imgs, # face crops
                      fr:nn.Module, # FR model
                      batch_size:int=64, device=None,
@@ -111,6 +117,7 @@ def _find_layers(fr:nn.Module, layers) -> list[nn.Module]:
     out = [named[l] if isinstance(l, str) else l for l in layers]
     return out
 
+# %% ../nbs/05_baselines.ipynb #0f1b0bbc
 @torch.no_grad()
 def serfiq(imgs, # face crops
            fr:nn.Module, # FR model

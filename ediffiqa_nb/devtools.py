@@ -18,12 +18,15 @@ _DIRECTIVE = re.compile(r'^\s*#\s*\|')
 
 def _cell_src(c) -> str: return ''.join(c['source']) if isinstance(c['source'], list) else c['source']
 
+# %% ../nbs/99_devtools.ipynb #830a4103
 def _directives(src:str) -> set[str]:
     "The cell's `#|` directives, normalised (`'hide'`, `'echo: false'`, ...)"
     return {re.sub(r'\s*:\s*', ': ', _DIRECTIVE.sub('', l).strip()) for l in src.splitlines() if _DIRECTIVE.match(l)}
 
+# %% ../nbs/99_devtools.ipynb #b72ebe5a
 def _is_hidden(src:str) -> bool: return bool({'hide', 'include: false', 'echo: false'} & _directives(src))
 
+# %% ../nbs/99_devtools.ipynb #fe051fe7
 def _outputs_md(c) -> list[str]:
     "Text outputs of a code cell as fenced blocks"
     res = []
@@ -32,6 +35,7 @@ def _outputs_md(c) -> list[str]:
         if txt.strip(): res.append('```\n' + txt.rstrip('\n') + '\n```')
     return res
 
+# %% ../nbs/99_devtools.ipynb #71d2a71d
 def nb2md(nb_path:str|Path) -> str:
     "Markdown for `nb_path` as nbdev's README would show it"
     nb = json.loads(Path(nb_path).read_text())
@@ -52,6 +56,7 @@ def _repo_root() -> Path:
         if (d/'settings.ini').exists(): return d
     raise FileNotFoundError('settings.ini not found: run from inside the ediffiqa_nb checkout')
 
+# %% ../nbs/99_devtools.ipynb #25b92809
 @call_parse
 def ediffiqa_readme(check:bool=False): # only compare, exit 1 when README.md differs from nbs/index.ipynb
     "Render README.md from nbs/index.ipynb without Quarto (or check that it is in sync)"
@@ -67,6 +72,7 @@ def count_line(passed:int, failed:int, skipped:int=0) -> str:
     "The closing line CI reads"
     return f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else '')
 
+# %% ../nbs/99_devtools.ipynb #c353d324
 def pytest_counts(junit_xml:str|Path) -> tuple[int,int,int]:
     "(passed, failed, skipped) from a pytest junit xml report"
     import xml.etree.ElementTree as ET
@@ -77,6 +83,7 @@ def pytest_counts(junit_xml:str|Path) -> tuple[int,int,int]:
     failed, skipped = tot('failures') + tot('errors'), tot('skipped')
     return tot('tests') - failed - skipped, failed, skipped
 
+# %% ../nbs/99_devtools.ipynb #b6c905db
 DATA_SKIP = 'shared face data'   # words of `core.skip_msg`: the test was skipped because the shared data is absent
 
 def pytest_data_skips(junit_xml:str|Path) -> int:
@@ -97,6 +104,7 @@ def _test_one(fn, skip_flags, force_flags, log_dir):
         else: os.environ['EDIFFIQA_SKIP_LOG'] = old
     return ok, t, (log.read_text().splitlines() if log.exists() else [])
 
+# %% ../nbs/99_devtools.ipynb #ff16e8a2
 def run_nb_tests(flags:str='', path:str=None, n_workers:int=None) -> list[tuple[str,bool,float,list]]:
     "Run the notebook tests like `nbdev_test`; a (name, passed, seconds, skipped datasets) row per notebook"
     from nbdev.config import get_config
@@ -166,6 +174,7 @@ def execute_nb(path:str|Path, # notebook to run and save in place
     write_nb(nb, path)
     return path
 
+# %% ../nbs/99_devtools.ipynb #e303c4f3
 @call_parse
 def ediffiqa_run_nb(path:str, # notebook to execute and save in place
                     flags:str=''): # extra flags whose cells run too, e.g. "slow"
@@ -186,6 +195,7 @@ def proc_docs(force:bool=True) -> list[Path]:
     if missing: raise RuntimeError(f'docs processing produced no output for: {missing}')
     return [cfg.config_path/'_proc'/p.name for p in nbs]
 
+# %% ../nbs/99_devtools.ipynb #83021c2a
 def _html_ready(nb):
     "Prepare a processed notebook for plain HTML: frontmatter -> title, hidden cells out, directives and Quarto link attributes dropped"
     import yaml, nbformat
@@ -206,6 +216,7 @@ def _html_ready(nb):
     nb.cells = cells
     return nb
 
+# %% ../nbs/99_devtools.ipynb #84046269
 def html_docs(procd:list[Path]) -> list[Path]:
     "Render processed notebooks to standalone HTML pages in `_proc/_html/` (nbconvert): the offline docs fallback"
     from nbconvert import HTMLExporter
@@ -220,6 +231,7 @@ def html_docs(procd:list[Path]) -> list[Path]:
         tmp.write_text(body); os.replace(tmp, f); res.append(f)   # never a half-written page
     return res
 
+# %% ../nbs/99_devtools.ipynb #8afa5017
 @call_parse
 def ediffiqa_docs(html:bool=False): # also write standalone HTML pages to _proc/_html
     "Offline docs check: process every notebook for the docs site (and optionally render HTML)"

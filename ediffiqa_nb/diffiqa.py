@@ -31,10 +31,12 @@ def _parts(ddpm):
     if net is None or abar is None: raise TypeError('ddpm needs a `model` (x, t) -> x0 and an `alphas_cumprod` buffer')
     return net, abar
 
+# %% ../nbs/10_diffiqa.ipynb #503e6543
 def _key_seed(seed:int, key) -> int:
     "A 63-bit seed for one image's noise stream, from the global seed and the image key"
     return int.from_bytes(hashlib.sha256(f'{seed}|{key}'.encode()).digest()[:8], 'little') & ((1<<63)-1)
 
+# %% ../nbs/10_diffiqa.ipynb #15d68b28
 def image_key(x:torch.Tensor) -> str:
     "Content key of one image tensor: its noise stream depends on what it is, not where it sits in a batch"
     return hashlib.sha1(x.detach().to('cpu', torch.float32).contiguous().numpy().tobytes()).hexdigest()[:20]
@@ -45,6 +47,7 @@ def load_face(src, # path, bytes, PIL image or array
     "An aligned 112x112 RGB uint8 face from `src` (176x176 celeba-wild crops lose their 32 px margin): `batch.aligned_face`"
     return aligned_face(src)
 
+# %% ../nbs/10_diffiqa.ipynb #e8deb5cd
 def as_faces(images) -> torch.Tensor:
     "Faces as a float32 `(N,3,112,112)` tensor in [-1, 1]"
     if isinstance(images, torch.Tensor):
@@ -83,12 +86,14 @@ def ddim_reverse(net, # denoiser: net(x, t) -> x0
             x = x + sigma * z
     return x
 
+# %% ../nbs/10_diffiqa.ipynb #820d1afc
 def default_pairs(t:int, steps:int|None=None) -> list[tuple[int,int]]:
     "Steps from index t down to the clean image (x0 predicted at the last): `steps` (default t) UNet calls, as `Diffusion.timesteps`"
     n = t if steps is None else max(1, min(int(steps), t))
     seq = sorted({int(round(v)) for v in np.linspace(t, 1, n)}, reverse=True)
     return list(zip(seq, seq[1:])) + [(seq[-1], -1)]
 
+# %% ../nbs/10_diffiqa.ipynb #ed31a32e
 def released_pairs(t:int) -> list[tuple[int,int]]:
     "The released loop's steps for noise at index t: linspace(-1, t-1, t+2).int(), including the degenerate (0, 0) step"
     times = list(reversed(torch.linspace(-1, t - 1, steps=t + 2).int().tolist()))
@@ -102,10 +107,12 @@ def _maybe_compile(net, compile:bool):
     if id(net) not in _COMPILED: _COMPILED[id(net)] = torch.compile(net)
     return _COMPILED[id(net)]
 
+# %% ../nbs/10_diffiqa.ipynb #5ae5f416
 def _autocast_factory(device:torch.device, dtype):
     if dtype is None or dtype == torch.float32: return None
     return lambda: torch.autocast(device_type=device.type, dtype=dtype)
 
+# %% ../nbs/10_diffiqa.ipynb #0d3c0c27
 def _embed(fr, x, bs:int, autocast=None, channels_last=False):
     "FR embeddings of `x` in chunks of `bs`, fp32"
     outs = []
@@ -115,6 +122,7 @@ def _embed(fr, x, bs:int, autocast=None, channels_last=False):
         with (autocast() if autocast else contextlib.nullcontext()): outs.append(fr(xb).float())
     return torch.cat(outs)
 
+# %% ../nbs/10_diffiqa.ipynb #475c2cd9
 def _noise_for(keys, seed, n_views, n, n_steps, shape, device, gen_device):
     "Per-image noise (B, views, n, 1+n_steps, C, H, W) from per-key generators"
     out = []
@@ -123,6 +131,7 @@ def _noise_for(keys, seed, n_views, n, n_steps, shape, device, gen_device):
         out.append(torch.randn((n_views, n, 1 + n_steps, *shape), generator=g, device=gen_device))
     return torch.stack(out).to(device)
 
+# %% ../nbs/10_diffiqa.ipynb #eb2c9ccf
 def _terms_default(x, net, abar, fr, t, n, flip, seed, eta, keys, unet_batch, fr_batch, autocast, channels_last, gen_device, steps=None):
     "The five (or two) repeat-averaged cosine terms for a batch of images (B, 5)"
     B, dev = x.shape[0], x.device
@@ -243,6 +252,7 @@ def _fingerprint(m:nn.Module) -> str:
                 h.update(k.encode()); h.update(p.detach().to('cpu', torch.float32).contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
 
+# %% ../nbs/10_diffiqa.ipynb #5545d4a7
 def _as_table(items) -> pd.DataFrame:
     if isinstance(items, pd.DataFrame):
         if 'path' not in items: raise FaceDataError('<table>', 'needs a `path` column')
@@ -252,13 +262,16 @@ def _as_table(items) -> pd.DataFrame:
     df['path'] = df.path.astype(str)
     return df[['path', 'identity']].reset_index(drop=True)
 
+# %% ../nbs/10_diffiqa.ipynb #f0c023ce
 def _diffiqa_load(row:dict, margin=None) -> np.ndarray:
     return aligned_face(row['path'], margin)
 
+# %% ../nbs/10_diffiqa.ipynb #cb7c45ff
 def _diffiqa_process(faces, rows, ddpm, fr, kwargs) -> list[dict]:
     s, terms = diffiqa_scores(np.stack(faces), ddpm, fr, return_terms=True, **kwargs)   # noise keyed by content: no path in it
     return [{'score': float(v), **{c: float(x) for c, x in zip(terms.columns, tr)}} for v, tr in zip(s, terms.to_numpy())]
 
+# %% ../nbs/10_diffiqa.ipynb #069f8342
 def score_dataset(items_or_df, # DataFrame with `path` (and `identity`), or a list of image paths
                   ddpm, # Diffusion-like (see `diffiqa_scores`)
                   fr:nn.Module, # FR model
@@ -311,6 +324,7 @@ def load_quality_model(model:str|Path|None=None, # model file (.pt/.onnx/.ts); N
     except FaceDataError as e: raise FaceDataError(path, f'{e.problem}: pass a model written by `ediffiqa distill`') from None
     except Exception as e: raise FaceDataError(path, f'not an eDifFIQA quality model ({type(e).__name__}: {" ".join(str(e).split())[:200]}): pass a model written by `ediffiqa distill`') from None
 
+# %% ../nbs/10_diffiqa.ipynb #e976ce44
 def _score_load(row:dict, detect:bool, detector:str, margin) -> np.ndarray:
     "The aligned face of one image: detected and aligned (`detect`), or an aligned crop"
     if detect:
@@ -318,24 +332,30 @@ def _score_load(row:dict, detect:bool, detector:str, margin) -> np.ndarray:
         return align_photo(row['path'], detector, det_kw={'threads': 1} if detector in ('retinaface', 'mtcnn') else None)['crop']   # YuNet and dlib take no thread count
     return aligned_face(row['path'], margin)
 
+# %% ../nbs/10_diffiqa.ipynb #11fc1738
 def _score_qm(faces, rows, model): return [{'quality': float(q)} for q in score_faces(model, faces)]
 
+# %% ../nbs/10_diffiqa.ipynb #4ce16ddf
 def _slot_detector():
     "path -> aligned 112x112 face of a photo, RetinaFace in the calling thread (`infer.photo_face`)"
     from ediffiqa_nb.infer import FaceFinder, photo_face
     return partial(photo_face, finder=FaceFinder())
 
+# %% ../nbs/10_diffiqa.ipynb #717fb12a
 def _engine_results(chunks, engine, margin=None, batch_size:int=8, face=None):
     "Per chunk (paths, or faces `_score_load` loaded), its results through a CPU `infer` engine: the slots decode (`face`: path -> aligned face) and score, on through the chunk ends; a failing item fails alone"
     from ediffiqa_nb.infer import stream_pipeline
     for q, errs in stream_pipeline(chunks, face or partial(aligned_face, margin=margin), engine, batch_size):
         yield [errs[i] if i in errs else {'quality': float(v)} for i, v in enumerate(q)]
 
+# %% ../nbs/10_diffiqa.ipynb #d7f1300a
 def _score_engine(xs, rows, **kw):
     (res,) = _engine_results([list(xs)], **kw); return res   # one batch of `run_batch`
 
+# %% ../nbs/10_diffiqa.ipynb #be017f6e
 def _stream_engine(shards, **kw): return _engine_results([[r['path'] for r in rows] for rows in shards], **kw)   # a `run_batch` stream
 
+# %% ../nbs/10_diffiqa.ipynb #04c586b9
 def _cpu_engine(engine:str, path:Path, threads:int|None):
     "The `infer` engine for `path` with one slot per core (`threads`, `$OMP_NUM_THREADS`, or the cores per local process)"
     from ediffiqa_nb.infer import get_engine, cpu_threads
@@ -344,6 +364,7 @@ def _cpu_engine(engine:str, path:Path, threads:int|None):
     except FaceDataError: raise
     except Exception as e: raise FaceDataError(path, f'not an eDifFIQA quality model for engine {engine!r} ({type(e).__name__}: {" ".join(str(e).split())[:200]}): pass a model written by `ediffiqa distill`') from None
 
+# %% ../nbs/10_diffiqa.ipynb #fb6e1254
 BASELINE_METHODS = ('embedding-norm', 'flip', 'serfiq')   # free baselines of `baselines`, with SFace
 
 def _score_baseline(faces, rows, method, fr, seed=0, m=100):
@@ -353,9 +374,11 @@ def _score_baseline(faces, rows, method, fr, seed=0, m=100):
     q = embedding_norm(x, fr) if method == 'embedding-norm' else flip_consistency(x, fr) if method == 'flip' else serfiq(x, fr, m=m, seed=seed)
     return [{'quality': float(v)} for v in q]
 
+# %% ../nbs/10_diffiqa.ipynb #851f49ae
 def _score_diffiqa(faces, rows, ddpm, fr, kwargs):
     return [{'quality': float(q)} for q in diffiqa_scores(np.stack(faces), ddpm, fr, **kwargs)]
 
+# %% ../nbs/10_diffiqa.ipynb #e1d76e17
 def score_images(src, # folder of images, one image, or a csv/parquet manifest with a `path` column
                  method:str='ediffiqa', # 'ediffiqa' (a distilled quality model), 'diffiqa' (DDPM reconstructions), or a free baseline of `BASELINE_METHODS`
                  serfiq_m:int=100, # SER-FIQ's stochastic passes (the paper's m = 100)
@@ -436,6 +459,7 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
 # %% ../nbs/10_diffiqa.ipynb #ec727e8b
 def _face_key(p) -> str: return '/'.join(Path(str(p)).parts[-2:])
 
+# %% ../nbs/10_diffiqa.ipynb #edd2853b
 def lookup_scores(paths, # image paths to look up
                   table, # score table (DataFrame or parquet/csv file) with `path` and `col`
                   col:str='score') -> np.ndarray:

@@ -33,6 +33,7 @@ def randn_like_gen(x:torch.Tensor, generator:torch.Generator|Sequence[torch.Gene
     if len(generator) != len(x): raise ValueError(f'{len(generator)} generators for a batch of {len(x)}')
     return torch.stack([torch.randn(x.shape[1:], generator=g, device=g.device, dtype=x.dtype) for g in generator]).to(x.device)
 
+# %% ../nbs/08_diffusion.ipynb #a3df123c
 def time_blend(x0:torch.Tensor, # clean images (N,C,H,W)
                d:torch.Tensor, # degraded images d(x0), same shape
                t:torch.Tensor, # (N,) integer timesteps

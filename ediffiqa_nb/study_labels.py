@@ -32,6 +32,7 @@ def rank_average(scores:dict, # {name: (N,) scores}
     from scipy.stats import rankdata
     return np.mean([(rankdata(scores[n]) - 1) / max(len(scores[n]) - 1, 1) for n in names], 0)
 
+# %% ../nbs/43_study_labels.ipynb #e270e634
 def source_scores(crops:np.ndarray, # uint8 (N,112,112,3) aligned crops
                   paths, # their paths (for the DifFIQA table)
                   sface=None, # the SFace model (default `fr.load_sface`)
@@ -55,6 +56,7 @@ def source_scores(crops:np.ndarray, # uint8 (N,112,112,3) aligned crops
     if 'rank_avg' in todo: out['rank_avg'] = rank_average(out)
     return {n: out[n] for n in names if n in out}
 
+# %% ../nbs/43_study_labels.ipynb #bfc521ba
 def label_table(df:pd.DataFrame, # images with `path`, `identity` (and `split`)
                 q, # (N,) scores
                ) -> pd.DataFrame:
@@ -73,6 +75,7 @@ def variant_labels(q, emb, identities, variant:str, seed:int=0) -> np.ndarray:
     if variant not in VARIANTS: raise ValueError(f'variant must be one of {list(VARIANTS)}, got {variant!r}')
     return rank_optimise(q, emb, identities, seed=seed) if VARIANTS[variant]['rank'] else np.asarray(q, np.float64)
 
+# %% ../nbs/43_study_labels.ipynb #31c984a1
 def label_file(source:str, models:str|Path='models') -> Path:
     "The committed label table of a source: `models/labels_<source>_celeba.parquet`"
     return Path(models)/f'labels_{source}_celeba.parquet'
@@ -84,6 +87,7 @@ def model_name(source:str, variant:str) -> str:
     "File stem of a distilled model that says what it is, e.g. `sface_distilled_serfiq_rankopt`"
     return f'sface_distilled_{source}_{_TAGS[variant]}'
 
+# %% ../nbs/43_study_labels.ipynb #3c1d38a0
 DEFAULT_MODEL = dict(source='flip', variant='rank+centroid')   # the choice of the study below
 DEFAULT_MODEL['name'] = model_name(**DEFAULT_MODEL) if DEFAULT_MODEL['variant'] in _TAGS else None
 LINEAGE = {'serfiq': 'SER-FIQ (Terhorst et al., CVPR 2020) on SFace: m=100 passes with dropout p=0.5 on the input of the last linear layer, seed 0',
@@ -107,6 +111,7 @@ def tail_outputs(model, # a `QualityRegressor` with an SFace backbone, or an SFa
         out.append((model.head(f).squeeze(-1) if reg else f).float().numpy())
     return np.concatenate(out)
 
+# %% ../nbs/43_study_labels.ipynb #74b22718
 def dev_protocol(sface=None):
     "celeba-wild dev: (DataFrame, crops, trunk activations, SFace embeddings, pairs, mated mask, cosine similarities)"
     sface = (sface or load_sface(device='cpu')).eval()
@@ -114,6 +119,7 @@ def dev_protocol(sface=None):
     pr, mated = exhaustive_pairs(dev.identity.to_numpy()); en = l2norm(e)
     return dev, x, h, e, pr, mated, (en[pr[:, 0]] * en[pr[:, 1]]).sum(1)
 
+# %% ../nbs/43_study_labels.ipynb #e09156f1
 def cpu_ms_per_image(model_path, crops, n:int=256) -> float:
     "CPU time (ms, this process, one torch thread) per image of `QualityModel` on aligned uint8 crops, batch 64"
     old = torch.get_num_threads(); torch.set_num_threads(1)
@@ -122,6 +128,7 @@ def cpu_ms_per_image(model_path, crops, n:int=256) -> float:
         t0 = time.process_time(); Q(x); return (time.process_time() - t0) / len(x) * 1e3
     finally: torch.set_num_threads(old)
 
+# %% ../nbs/43_study_labels.ipynb #3f12a416
 def train_default_model(out:str|Path|None=None, # checkpoint to write (None: only return the model)
                         source:str|None=None, variant:str|None=None, # default: `DEFAULT_MODEL`'s
                         seed:int=0, # training seed

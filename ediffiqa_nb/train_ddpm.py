@@ -40,6 +40,7 @@ def load_face112(path, # image file (176x176 margin crop, 112x112 aligned face, 
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA if img.shape[0] > size else cv2.INTER_CUBIC)
     return np.ascontiguousarray(img)
 
+# %% ../nbs/09_train_ddpm.ipynb #cb02db3f
 def celeba_paths(split:str|None='train', # 'train', 'dev' or None for both
                  n:int|None=None, # keep the first n (sorted by path)
                 ) -> list[Path]|None:
@@ -113,6 +114,7 @@ class DDPMTrainModel(nn.Module):
         xp = x0 if d is None else time_blend(x0, d, t, dif.T_prime)
         return dif.model(dif.q_sample(xp, t, noise=noise, generator=g), t)
 
+# %% ../nbs/09_train_ddpm.ipynb #853e6235
 def ddpm_loss(pred, target):
     "MSE between predicted and clean images (in fp32)"
     return F.mse_loss(pred.float(), target.float())
@@ -120,6 +122,7 @@ def ddpm_loss(pred, target):
 # %% ../nbs/09_train_ddpm.ipynb #98bf9978
 def _unwrap(m): return getattr(m, 'module', m)
 
+# %% ../nbs/09_train_ddpm.ipynb #484b30dd
 class EMA(Callback):
     "EMA of the weights as ema_pytorch keeps it (decay `decay`, every `every` steps, copies for the first `after`); validates with it"
     order = MixedPrecision.order + 1
@@ -172,6 +175,7 @@ class StepLimit(Callback):
     def after_step(self):
         if self.learn.ema.n >= self.steps or (self.time_limit and time.time() - self.t0 > self.time_limit): raise CancelFitException()
 
+# %% ../nbs/09_train_ddpm.ipynb #9aeac425
 class StepLogger(Callback):
     "Record the mean training loss of each optimizer step (and print every `every` steps)"
     order = EMA.order + 1
@@ -189,16 +193,19 @@ def ddpm_config(diffusion:Diffusion) -> dict:
     "The constructor arguments of a `Diffusion` with a `Unet`"
     return dict(unet=dict(diffusion.model.config), T=diffusion.T, T_prime=diffusion.T_prime)
 
+# %% ../nbs/09_train_ddpm.ipynb #155ce8cd
 def rng_state() -> dict:
     "The RNG states of python, numpy, torch (CPU) and CUDA"
     return dict(python=random.getstate(), numpy=np.random.get_state(), torch=torch.get_rng_state(),
                 cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
 
+# %% ../nbs/09_train_ddpm.ipynb #df32343d
 def set_rng_state(s:dict):
     "Restore `rng_state()`"
     random.setstate(s['python']); np.random.set_state(s['numpy']); torch.set_rng_state(s['torch'])
     if s.get('cuda') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
+# %% ../nbs/09_train_ddpm.ipynb #ef5efcf4
 CHECKPOINT_FORMAT = 'ediffiqa_nb.ddpm-checkpoint/2'
 
 class DDPMCheckpoint(Callback):
@@ -216,6 +223,7 @@ class DDPMCheckpoint(Callback):
                          step=ema.n, samples=ema.n * self.eff_bs, rng=rng_state(),
                          history=getattr(getattr(self.learn, 'step_logger', None), 'history', [])), self.path)
 
+# %% ../nbs/09_train_ddpm.ipynb #fadc8967
 def read_checkpoint(path) -> dict:
     "A `DDPMCheckpoint` file as a dict (FaceDataError for other files)"
     ck = torch.load(path, map_location='cpu', weights_only=False)
@@ -225,6 +233,7 @@ def read_checkpoint(path) -> dict:
                             'before the released network and recipe (issue 15) and cannot be resumed; start a new run in another folder')
     return ck
 
+# %% ../nbs/09_train_ddpm.ipynb #9c264cfd
 def load_checkpoint(learn:Learner, path_or_ck) -> dict:
     "Restore a `DDPMCheckpoint` (path or dict) into `learn` (weights, EMA, optimizer, RNG states); returns the checkpoint"
     ck = path_or_ck if isinstance(path_or_ck, dict) else read_checkpoint(path_or_ck)
@@ -238,10 +247,12 @@ def load_checkpoint(learn:Learner, path_or_ck) -> dict:
     set_rng_state(ck['rng'])
     return ck
 
+# %% ../nbs/09_train_ddpm.ipynb #78569e46
 def recon_grid(x0:torch.Tensor, xt:torch.Tensor, xr:torch.Tensor) -> np.ndarray:
     "uint8 image: rows = originals, noisy inputs, reconstructions"
     return np.concatenate([np.concatenate(list(tensor2img(r)), axis=1) for r in (x0, xt, xr)], axis=0)
 
+# %% ../nbs/09_train_ddpm.ipynb #2b3beb3b
 class ReconstructionGrid(Callback):
     "Every `every` steps (and at the end) save a grid of x0 / x_t / EMA reconstruction at step `t` and record the MSE"
     order = DDPMCheckpoint.order + 1
@@ -268,17 +279,20 @@ def fastai_distributed():
     try: import fastai.distributed; return fastai.distributed
     except (ImportError, NameError) as e: raise ImportError('multi-process training needs `pip install accelerate` (for fastai.distributed)') from e
 
+# %% ../nbs/09_train_ddpm.ipynb #2f05ccc1
 def _split(paths, valid_pct, seed, max_valid=64):
     idx = np.random.default_rng(seed).permutation(len(paths))
     nv = min(max_valid, max(1, int(round(len(paths) * valid_pct)))) if valid_pct > 0 and len(paths) > 1 else 0
     return [paths[i] for i in sorted(idx[nv:])], [paths[i] for i in sorted(idx[:nv])]
 
+# %% ../nbs/09_train_ddpm.ipynb #a6626b2d
 def build_ddpm(dim:int=16, dim_mults:tuple|None=None, T:int=1000, T_prime:int=100, **unet_kwargs) -> Diffusion:
     "A `Diffusion` around a `Unet` (reference layout for dim >= 64, `unet_tiny` heads below)"
     if dim >= 64: net = Unet(dim=dim, dim_mults=dim_mults or (1, 2, 4, 8), **unet_kwargs)
     else: net = unet_tiny(dim=dim, **({'dim_mults': tuple(dim_mults)} if dim_mults else {}), **unet_kwargs)
     return Diffusion(net, T=T, T_prime=T_prime)
 
+# %% ../nbs/09_train_ddpm.ipynb #c70dc1c7
 def ddpm_learner(dls:DataLoaders, diffusion:Diffusion, lr:float=8e-5, eff_bs:int=64, bs:int=16,
                  ema_decay:float=0.995, ema_every:int=10, ema_after:int=100,
                  mixed_precision:str|None=None, # None: fp32 (released); 'bf16' or 'fp16' autocast (CUDA only)
@@ -376,6 +390,7 @@ def save_ddpm(learn_or_diffusion, path, half:bool=True, # store floating-point w
     return atomic_save(dict(config=ddpm_config(dif), state_dict=cast(dif.model.state_dict()), step=step, history=hist,
                             format=DDPM_FORMAT, **extra), path)
 
+# %% ../nbs/09_train_ddpm.ipynb #5e208de8
 def infer_unet_config(sd:dict, # UNet state dict in the released layout
                       attn_heads:int=4, # not visible in the shapes; released: 4
                      ) -> dict:
@@ -391,8 +406,10 @@ def infer_unet_config(sd:dict, # UNet state dict in the released layout
                 attn_dim_head=hidden // attn_heads, full_attn_mid='mid_attn.fn.fn.to_out.weight' in sd,
                 downsample='unshuffle' if unshuffle else 'conv4')
 
+# %% ../nbs/09_train_ddpm.ipynb #e68c658e
 def _strip(sd:dict, prefix:str) -> dict: return {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
 
+# %% ../nbs/09_train_ddpm.ipynb #a60aaaa7
 _OLD = ('written by ediffiqa_nb before it computed the released DifFIQA network (RMSNorm instead of the channel LayerNorm, '
         'plain middle attention, no 1/(h w) in the linear attention, other state-dict keys): its weights would compute a '
         'different function, so they cannot be migrated; retrain it with `train_ddpm` / `ediffiqa train-ddpm`')
@@ -422,6 +439,7 @@ def _ddpm_weights(ck, weights:str, src:str):
     if 'init_conv.weight' in ck: return ck, None, 1000
     raise FaceDataError(src, f'not a DDPM file: keys {sorted(ck)[:6]}; expected a ddpm.pt, a train_ddpm checkpoint.pt or the released trainer checkpoint')
 
+# %% ../nbs/09_train_ddpm.ipynb #89ca8ea8
 def load_ddpm(path, # ddpm.pt, train_ddpm's checkpoint.pt, or the released trainer's checkpoint (see above)
               device=None, # default: `core.default_device()`
               weights:str='ema', # 'ema': the EMA weights; 'model': the online weights (what the released inference uses)
@@ -469,6 +487,7 @@ def _ddp_worker(rank, world, port, paths, out, steps):
         res['fastai'] = l.ema.n
     torch.save(res, Path(out)/f'rank{rank}.pt')
 
+# %% ../nbs/09_train_ddpm.ipynb #69278a1a
 def ddp_smoke_test(world_size:int=2, steps:int=3, paths:list|None=None, out_dir=None) -> list[dict]:
     "Run a few DDP training steps in `world_size` CPU processes (gloo); returns each rank's report"
     import socket, torch.multiprocessing as mp

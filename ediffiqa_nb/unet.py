@@ -151,6 +151,8 @@ def Upsample(dim, dim_out=None):
 class _PixelUnshuffleDown(nn.Sequential):
     "Pixel-unshuffle x2 then 1x1 conv (the newer lucidrains downsampling; kept for comparison)"
     def __init__(self, dim, dim_out): super().__init__(nn.PixelUnshuffle(2), nn.Conv2d(dim * 4, dim_out, 1))
+
+# %% ../nbs/07_unet.ipynb #3c045c18
 def _unshuffle_down(dim, dim_out=None): return _PixelUnshuffleDown(dim, dim_out or dim)
 
 # %% ../nbs/07_unet.ipynb #7119ac75
@@ -229,6 +231,7 @@ def count_params(model:nn.Module) -> int:
     "Number of parameters of `model`"
     return sum(p.numel() for p in model.parameters())
 
+# %% ../nbs/07_unet.ipynb #b486e6d3
 def unet_flops(model:nn.Module|None=None, # a `Unet` (any device); None: the reference `Unet()` on the meta device
                size:int=112, # image side
               ) -> float:
@@ -256,6 +259,7 @@ def freeze_weight_standardization(model:nn.Module) -> nn.Module:
         if isinstance(mod, WeightStandardizedConv2d): mod.freeze()
     return model
 
+# %% ../nbs/07_unet.ipynb #486df180
 @patch
 @torch.no_grad()
 def inference(self:Unet, frozen:bool=True, # precompute the standardised kernels

@@ -24,17 +24,20 @@ def fig2img(fig, dpi:int=80, close:bool=True) -> np.ndarray:
         import matplotlib.pyplot as plt; plt.close(fig)
     return read_image(buf.getvalue())
 
+# %% ../nbs/20_widgets.ipynb #f3cce13c
 def fig2bytes(fig, dpi:int=80, fmt:str='png') -> bytes:
     "Encoded bytes (`fmt` 'png' or 'jpeg') of a matplotlib figure (the figure is closed)"
     import matplotlib.pyplot as plt
     buf = io.BytesIO(); fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches='tight', **({'pil_kwargs': {'quality': 85}} if fmt == 'jpeg' else {})); plt.close(fig)
     return buf.getvalue()
 
+# %% ../nbs/20_widgets.ipynb #5c5a5cef
 def show_fig(fig, dpi:int=80, fmt:str='jpeg'):
     "Display a figure as a compact static image (JPEG for photos keeps notebooks small)"
     from IPython.display import Image, display
     display(Image(data=fig2bytes(fig, dpi, fmt), format=fmt))
 
+# %% ../nbs/20_widgets.ipynb #319b9cee
 def _faces(images) -> list:
     "Aligned faces as uint8 arrays from paths or arrays"
     out = [read_image(i) for i in images]
@@ -42,6 +45,7 @@ def _faces(images) -> list:
         if im.shape[:2] != (112, 112): raise FaceDataError(images[k] if isinstance(images[k], (str, Path)) else f'image {k}', f'is {im.shape[1]}x{im.shape[0]}, not an aligned 112x112 face')
     return out
 
+# %% ../nbs/20_widgets.ipynb #91294d3e
 def _cos(a, b) -> float: return float(torch.nn.functional.cosine_similarity(a.float(), b.float(), dim=-1).mean())
 
 # %% ../nbs/20_widgets.ipynb #0cc2ecee
@@ -51,6 +55,7 @@ def tiny_embedder(d:int=32, seed:int=0) -> nn.Module:
     return nn.Sequential(nn.Conv2d(3, 8, 7, 4, 3), nn.ReLU(), nn.Conv2d(8, 16, 3, 2, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
                          nn.Flatten(), nn.Linear(256, d)).eval()
 
+# %% ../nbs/20_widgets.ipynb #61db0442
 class BlurDenoiser(nn.Module):
     "Stand-in x0-predictor: `model(x_t, t) -> Gaussian blur of x_t` (not learned; stronger blur for larger t)"
     def __init__(self, sigma:float=0.8): super().__init__(); self.sigma = sigma
@@ -61,6 +66,7 @@ class BlurDenoiser(nn.Module):
         x = nn.functional.conv2d(x, k.view(1, 1, 1, -1).repeat(3, 1, 1, 1), groups=3)
         return nn.functional.conv2d(x, k.view(1, 1, -1, 1).repeat(3, 1, 1, 1), groups=3)
 
+# %% ../nbs/20_widgets.ipynb #fcceab6f
 def standin_diffusion(denoiser:nn.Module|None=None):
     "A `diffusion.Diffusion` around `denoiser` (default `BlurDenoiser`)"
     from ediffiqa_nb.diffusion import Diffusion
@@ -262,6 +268,7 @@ def widget_state(*views) -> dict:
     ws = [v.ui if hasattr(v, 'ui') else v for v in views]
     return {'version_major': 2, 'version_minor': 0, 'state': dependency_state(ws, drop_defaults=True)}
 
+# %% ../nbs/20_widgets.ipynb #cc0fa8c3
 def save_widget_state(nb_path:str|Path, # notebook to update in place
                       state:dict, # from `widget_state`
                      ) -> Path:
