@@ -9,72 +9,20 @@ from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
 from .core import FaceDataError, LazyModule, atomic_write, atomic_save, file_hash
+from .core import (IMAGE_EXTS, usable_cpus, cpu_threads, set_threads, current_threads, list_images, _image_files,
+                              aligned_face, check_device)   # moved to core; imported from here too
 
 # %% auto #0
-__all__ = ['EXIT_OK', 'EXIT_USAGE', 'EXIT_PARTIAL', 'IMAGE_EXTS', 'TABLE_EXTS', 'FAILED_COLS', 'usable_cpus', 'default_threads',
-           'set_threads', 'current_threads', 'list_images', 'read_table', 'check_output', 'write_table', 'input_rows',
-           'list_inputs', 'write_rows', 'aligned_face', 'check_device', 'item_key', 'fingerprint', 'BatchFailed',
-           'BatchResult', 'state_dir', 'run_batch']
+__all__ = ['EXIT_OK', 'EXIT_USAGE', 'EXIT_PARTIAL', 'TABLE_EXTS', 'FAILED_COLS', 'read_table', 'check_output', 'write_table',
+           'input_rows', 'list_inputs', 'write_rows', 'item_key', 'fingerprint', 'BatchFailed', 'BatchResult',
+           'state_dir', 'run_batch']
 
 # %% ../nbs/13_batch.ipynb #b7a1c000
 pd = LazyModule('pandas')  # imported on first use: a folder scored into a csv never needs it
 
 # %% ../nbs/13_batch.ipynb #2ebcd436
 EXIT_OK, EXIT_USAGE, EXIT_PARTIAL = 0, 2, 3  # all done; usage error or nothing could be done; some items failed (the rest written)
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.pgm', '.ppm')
 TABLE_EXTS = ('.csv', '.parquet')
-
-# %% ../nbs/13_batch.ipynb #781026fb
-def usable_cpus() -> int:
-    "Cores this process may run on (its affinity mask, else `os.cpu_count()`)"
-    try: return len(os.sched_getaffinity(0))
-    except AttributeError: return os.cpu_count() or 1
-
-# %% ../nbs/13_batch.ipynb #2c825b14
-def default_threads(local_world_size:int|None=None, # processes sharing this machine; None: `$LOCAL_WORLD_SIZE` or 1
-                   ) -> int:
-    "Threads per process that never oversubscribe the cores: `$OMP_NUM_THREADS`, else cores per process minus one (at least 1)"
-    env = os.environ.get('OMP_NUM_THREADS', '')
-    if env.strip().isdigit() and int(env) > 0: return int(env)
-    lw = local_world_size or int(os.environ.get('LOCAL_WORLD_SIZE', 1) or 1)
-    per = usable_cpus() // max(1, lw)
-    return 1 if per <= 2 else per - 1
-
-# %% ../nbs/13_batch.ipynb #55508ea1
-def set_threads(n:int|None=None, # threads; None: `default_threads()`
-               ) -> int:
-    "Set the intra-op threads of torch (once it is imported) and OpenCV (and record them for onnxruntime sessions); returns the number"
-    if n is not None and int(n) < 1: raise FaceDataError('--threads', f'must be at least 1, got {n}')
-    n = int(n) if n is not None else default_threads()
-    torch = sys.modules.get('torch')   # never imported here: `run_batch` calls this again after the models (and torch) are loaded
-    if torch is not None and torch.get_num_threads() != n: torch.set_num_threads(n)
-    with contextlib.suppress(ImportError):
-        import cv2; cv2.setNumThreads(n)
-    os.environ['EDIFFIQA_THREADS'] = str(n)
-    return n
-
-# %% ../nbs/13_batch.ipynb #19afe27a
-def current_threads() -> int:
-    "The thread count chosen by the last `set_threads` (for onnxruntime sessions), else `default_threads()`"
-    v = os.environ.get('EDIFFIQA_THREADS', '')
-    return int(v) if v.isdigit() and int(v) > 0 else default_threads()
-
-# %% ../nbs/13_batch.ipynb #808a78ef
-def _image_files(folder, exclude=None) -> list[str]:
-    "`list_images` as strings (a folder of photos is listed without a `Path` per file)"
-    root = str(Path(folder).absolute()); ex = Path(exclude).absolute() if exclude else None
-    out = []
-    for dp, dns, fns in os.walk(root):
-        dns[:] = sorted(d for d in dns if not d.startswith('.') and (ex is None or Path(dp, d) != ex))
-        out += [os.path.join(dp, f) for f in fns if not f.startswith('.') and os.path.splitext(f)[1].lower() in IMAGE_EXTS]
-    return sorted(out, key=lambda s: s.split(os.sep))   # as paths sort: part by part
-
-# %% ../nbs/13_batch.ipynb #e36e4ef9
-def list_images(folder:str|Path, # root folder (any depth)
-                exclude:str|Path|None=None, # a folder below `folder` to leave out (e.g. an output folder)
-               ) -> list[Path]:
-    "Image files under `folder` (sorted, hidden names skipped, broken links kept) as absolute paths"
-    return [Path(s) for s in _image_files(folder, exclude)]
 
 # %% ../nbs/13_batch.ipynb #c9b9c411
 def read_table(path:str|Path, # a .csv or .parquet file
@@ -165,29 +113,6 @@ def write_rows(rows:list[dict], # one dict per row
     with atomic_write(path, None) as tmp, open(tmp, 'w', newline='', encoding='utf-8') as f:
         w = csv.writer(f, lineterminator=os.linesep); w.writerow(columns); w.writerows(zip(*cells))
     return path
-
-# %% ../nbs/13_batch.ipynb #491a0592
-def aligned_face(src, # path, bytes, PIL image or array (see `core.read_image`)
-                 margin:int|None=None, # border around the aligned face; None: 0 for 112x112, 32 for 176x176 crops
-                ) -> np.ndarray:
-    "An aligned 112x112 RGB uint8 face from an aligned crop (its margin cut off); `FaceDataError` otherwise"
-    from ediffiqa_nb.core import read_image
-    im = read_image(src); h, w = im.shape[:2]
-    m = margin if margin is not None else {112: 0, 176: 32}.get(h if h == w else -1)
-    if m is None or (h, w) != (112 + 2*m, 112 + 2*m):
-        want = f'{112+2*margin}x{112+2*margin} (--margin {margin})' if margin is not None else '112x112 (or a 176x176 crop with a 32 px margin)'
-        raise FaceDataError(src if isinstance(src, (str, Path)) else '<array>',
-                            f'is {w}x{h}, not an aligned face of {want}: pass --detect for photos, or --margin M for crops with an M px margin')
-    return np.ascontiguousarray(im[m:m+112, m:m+112])
-
-# %% ../nbs/13_batch.ipynb #e5a82b59
-def check_device(device, # 'cpu', 'cuda', 'cuda:1', 'mps' or None (the best available)
-                ):
-    "`core.default_device`, with a `FaceDataError` naming `--device` when it is not available"
-    from ediffiqa_nb.core import default_device
-    try: return default_device(device)
-    except RuntimeError as e: raise FaceDataError('--device', f'{e}: choose cpu or an available device') from None
-    except (TypeError, ValueError) as e: raise FaceDataError('--device', f'{device!r} is not a device ({e}): use cpu, cuda, cuda:1 or mps') from None
 
 # %% ../nbs/13_batch.ipynb #46d7bb98
 def item_key(path:str, # the item's path (or any string)
@@ -403,7 +328,7 @@ def run_batch(items:pd.DataFrame|Sequence[str|dict], # one row per item (a `key_
               rank:int|None=None, world_size:int|None=None, # this process / all processes; None: $RANK / $WORLD_SIZE
               workers:int=0, # `load` processes (0: this process)
               load_threads:int=0, # `load` threads in this process when `workers` is 0 (for loaders that release the GIL: onnxruntime, OpenCV)
-              threads:int|None=None, # torch/OpenCV threads (`set_threads`); None: `default_threads()`
+              threads:int|None=None, # torch/OpenCV threads (`set_threads`); None: `cpu_threads()`
               progress:bool=False, # progress bar on stderr
               desc:str='items', # progress bar label
               before_merge:Callable|None=None, # called with the merged table before it is written (e.g. to drop stale files)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #28722354
 from __future__ import annotations
-import os, io, json, random, tempfile, contextlib, hashlib, importlib
+import os, io, sys, json, random, tempfile, contextlib, hashlib, importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union, Any
@@ -12,9 +12,10 @@ import numpy as np
 from PIL import Image, ImageOps
 
 # %% auto #0
-__all__ = ['ImageSource', 'DEFAULT_MODEL', 'FaceDataError', 'LazyModule', 'default_device', 'seed_everything', 'rng', 'torch_rng',
-           'read_image', 'img2tensor', 'tensor2img', 'atomic_write', 'atomic_save', 'Config', 'shared_data', 'skip_msg',
-           'file_hash', 'packaged_model_path', 'default_model_path']
+__all__ = ['ImageSource', 'IMAGE_EXTS', 'DEFAULT_MODEL', 'FaceDataError', 'LazyModule', 'default_device', 'seed_everything',
+           'rng', 'torch_rng', 'read_image', 'img2tensor', 'tensor2img', 'atomic_write', 'atomic_save', 'usable_cpus',
+           'cpu_threads', 'set_threads', 'current_threads', 'list_images', 'aligned_face', 'check_device', 'l2norm',
+           'Config', 'shared_data', 'skip_msg', 'file_hash', 'packaged_model_path', 'default_model_path']
 
 # %% ../nbs/00_core.ipynb #cb7e1c5d
 class FaceDataError(ValueError):
@@ -244,6 +245,91 @@ def _saver_for(suffix:str):
               '.pt': lambda o,p: torch.save(o, p), '.pth': lambda o,p: torch.save(o, p),
               '.json': _save_json}
     return savers.get(suffix, lambda o,p: Path(p).write_text(str(o)))
+
+# %% ../nbs/00_core.ipynb #781026fb
+def usable_cpus() -> int:
+    "Cores this process may run on (its affinity mask, else `os.cpu_count()`)"
+    try: return len(os.sched_getaffinity(0))
+    except AttributeError: return os.cpu_count() or 1
+
+# %% ../nbs/00_core.ipynb #2c825b14
+def cpu_threads(n:int|None=None, # an explicit count (`--threads`) wins
+                spare:int=1, # cores left free: 1 for torch/OpenCV threads (loading runs beside them), 0 for engine slots that load too
+                local_world_size:int|None=None, # processes sharing this machine; None: `$LOCAL_WORLD_SIZE` or 1
+               ) -> int:
+    "The one thread policy: `n`, else `$OMP_NUM_THREADS`, else this process's share of the cores less `spare` (at least 1)"
+    if n: return max(1, int(n))
+    env = os.environ.get('OMP_NUM_THREADS', '').strip()
+    if env.isdigit() and int(env) > 0: return int(env)
+    lw = local_world_size or int(os.environ.get('LOCAL_WORLD_SIZE', 1) or 1)
+    return max(1, usable_cpus() // max(1, lw) - spare)
+
+# %% ../nbs/00_core.ipynb #55508ea1
+def set_threads(n:int|None=None, # threads; None: `cpu_threads()`
+               ) -> int:
+    "Set the intra-op threads of torch (once it is imported) and OpenCV (and record them for onnxruntime sessions); returns the number"
+    if n is not None and int(n) < 1: raise FaceDataError('--threads', f'must be at least 1, got {n}')
+    n = int(n) if n is not None else cpu_threads()
+    torch = sys.modules.get('torch')   # never imported here: `run_batch` calls this again after the models (and torch) are loaded
+    if torch is not None and torch.get_num_threads() != n: torch.set_num_threads(n)
+    with contextlib.suppress(ImportError):
+        import cv2; cv2.setNumThreads(n)
+    os.environ['EDIFFIQA_THREADS'] = str(n)
+    return n
+
+# %% ../nbs/00_core.ipynb #19afe27a
+def current_threads() -> int:
+    "The thread count chosen by the last `set_threads` (for onnxruntime sessions), else `cpu_threads()`"
+    v = os.environ.get('EDIFFIQA_THREADS', '')
+    return int(v) if v.isdigit() and int(v) > 0 else cpu_threads()
+
+# %% ../nbs/00_core.ipynb #68bfcd30
+IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.pgm', '.ppm')   # the one list of image suffixes (lower case)
+
+# %% ../nbs/00_core.ipynb #808a78ef
+def _image_files(folder, exclude=None) -> list[str]:
+    "`list_images` as strings (a folder of photos is listed without a `Path` per file)"
+    root = str(Path(folder).absolute()); ex = Path(exclude).absolute() if exclude else None
+    out = []
+    for dp, dns, fns in os.walk(root):
+        dns[:] = sorted(d for d in dns if not d.startswith('.') and (ex is None or Path(dp, d) != ex))
+        out += [os.path.join(dp, f) for f in fns if not f.startswith('.') and os.path.splitext(f)[1].lower() in IMAGE_EXTS]
+    return sorted(out, key=lambda s: s.split(os.sep))   # as paths sort: part by part
+
+# %% ../nbs/00_core.ipynb #e36e4ef9
+def list_images(folder:str|Path, # root folder (any depth)
+                exclude:str|Path|None=None, # a folder below `folder` to leave out (e.g. an output folder)
+               ) -> list[Path]:
+    "Image files under `folder` (sorted, hidden names skipped, broken links kept) as absolute paths"
+    return [Path(s) for s in _image_files(folder, exclude)]
+
+# %% ../nbs/00_core.ipynb #491a0592
+def aligned_face(src, # path, bytes, PIL image or array (see `core.read_image`)
+                 margin:int|None=None, # border around the aligned face; None: 0 for 112x112, 32 for 176x176 crops
+                ) -> np.ndarray:
+    "An aligned 112x112 RGB uint8 face from an aligned crop (its margin cut off); `FaceDataError` otherwise"
+    im = read_image(src); h, w = im.shape[:2]
+    m = margin if margin is not None else {112: 0, 176: 32}.get(h if h == w else -1)
+    if m is None or (h, w) != (112 + 2*m, 112 + 2*m):
+        want = f'{112+2*margin}x{112+2*margin} (--margin {margin})' if margin is not None else '112x112 (or a 176x176 crop with a 32 px margin)'
+        raise FaceDataError(src if isinstance(src, (str, Path)) else '<array>',
+                            f'is {w}x{h}, not an aligned face of {want}: pass --detect for photos, or --margin M for crops with an M px margin')
+    return np.ascontiguousarray(im[m:m+112, m:m+112])
+
+# %% ../nbs/00_core.ipynb #e5a82b59
+def check_device(device, # 'cpu', 'cuda', 'cuda:1', 'mps' or None (the best available)
+                ):
+    "`core.default_device`, with a `FaceDataError` naming `--device` when it is not available"
+    try: return default_device(device)
+    except RuntimeError as e: raise FaceDataError('--device', f'{e}: choose cpu or an available device') from None
+    except (TypeError, ValueError) as e: raise FaceDataError('--device', f'{device!r} is not a device ({e}): use cpu, cuda, cuda:1 or mps') from None
+
+# %% ../nbs/00_core.ipynb #ab76b615
+def l2norm(x, # `(N,d)` or `(d,)` array
+          ) -> np.ndarray:
+    "Rows of `x` scaled to unit L2 norm (float32)"
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 # %% ../nbs/00_core.ipynb #030829c9
 def _find_shared_data() -> Path|None:

@@ -14,7 +14,7 @@ import cv2
 from .core import read_image, FaceDataError, atomic_write, atomic_save, shared_data, skip_msg
 from .data import align_face, umeyama, template, LANDMARK_COLS, read_manifest, celeba_wild, landmarks
 from .batch import run_batch, list_images, set_threads, BatchResult, IMAGE_EXTS, _pkg
-from .infer import cpu_threads
+from .core import cpu_threads
 
 # %% auto #0
 __all__ = ['DETECTORS', 'MANIFEST_COLS', 'Detections', 'Detector', 'RetinaFaceDetector', 'YuNetDetector', 'MTCNNDetector',
@@ -315,7 +315,7 @@ def prepare(src_folder, # photos as `identity/file` (any depth; identity = first
             retry_failed:bool=False, # process the photos of failed.csv again
             strict:bool=False, # stop at the first failing photo
             shard_size:int=64, # photos per resumable shard
-            threads:int|None=None, # cores: RetinaFace runs one single-thread call per core (None: `infer.cpu_threads()`); other detectors: threads (None: `batch.default_threads()`)
+            threads:int|None=None, # cores: RetinaFace runs one single-thread call per core (None: `core.cpu_threads(spare=0)`); other detectors: threads (None: `core.cpu_threads()`)
             progress:bool=False, # progress bar on stderr
             **det_kw, # passed to the detector
            ) -> BatchResult:
@@ -325,7 +325,7 @@ def prepare(src_folder, # photos as `identity/file` (any depth; identity = first
     if dest == src or src in dest.parents: raise FaceDataError(dest, f'the destination is inside the source folder {src}: its crops would be read back as photos on the next run; choose a folder outside it')
     if ext.lower() not in ('.png', '.jpg', '.jpeg'): raise FaceDataError(ext, 'ext must be .png or .jpg')
     if pick not in ('score', 'largest'): raise FaceDataError(pick, "pick must be 'score' or 'largest'")
-    slots = cpu_threads(threads) if n_workers == 0 and detector == 'retinaface' else 0   # one single-thread detector call per core, in threads
+    slots = cpu_threads(threads, spare=0) if n_workers == 0 and detector == 'retinaface' else 0   # one single-thread detector call per core, in threads
     n = set_threads(1 if slots else threads)
     if detector == 'retinaface' and 'threads' not in det_kw: det_kw['threads'] = 1 if (n_workers or slots) else n
     _cached_detector(detector, det_kw)  # fail early: unknown name, missing package

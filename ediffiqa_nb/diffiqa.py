@@ -358,8 +358,8 @@ def _stream_engine(shards, **kw): return _engine_results([[r['path'] for r in ro
 # %% ../nbs/10_diffiqa.ipynb #04c586b9
 def _cpu_engine(engine:str, path:Path, threads:int|None):
     "The `infer` engine for `path` with one slot per core (`threads`, `$OMP_NUM_THREADS`, or the cores per local process)"
-    from ediffiqa_nb.infer import get_engine, cpu_threads
-    slots = threads or max(1, cpu_threads() // max(1, int(os.environ.get('LOCAL_WORLD_SIZE', 1) or 1)))
+    from ediffiqa_nb.infer import get_engine
+    slots = cpu_threads(threads, spare=0)
     try: return get_engine(engine, path, slots)
     except FaceDataError: raise
     except Exception as e: raise FaceDataError(path, f'not an eDifFIQA quality model for engine {engine!r} ({type(e).__name__}: {" ".join(str(e).split())[:200]}): pass a model written by `ediffiqa distill`') from None

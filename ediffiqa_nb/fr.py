@@ -553,7 +553,7 @@ def load_fr(name:str|Path='sface', # 'sface', an .onnx file, or 'iresnet50:backb
     if s == 'sface': return load_sface(device=device)
     if s.lower().endswith('.onnx'):
         if not Path(s).exists(): raise FaceDataError(s, 'FR model file not found')
-        from ediffiqa_nb.batch import current_threads
+        from ediffiqa_nb.core import current_threads
         return OnnxEmbedder(s, threads=current_threads())
     if ':' in s and s.split(':', 1)[0] in IRESNET_LAYERS:
         arch, f = s.split(':', 1)

@@ -8,22 +8,13 @@ import os, sys, time, json, queue, collections, hashlib, threading, importlib.ut
 from pathlib import Path
 import numpy as np
 import cv2
+from .core import cpu_threads
 
 # %% auto #0
-__all__ = ['ENGINES', 'BATCH', 'cpu_threads', 'cache_dir', 'default_model', 'onnx_model', 'cpu_flags', 'has_native_bf16',
-           'Engine', 'OpenVINOEngine', 'OrtEngine', 'TorchEngine', 'int8_model', 'auto_engine', 'get_engine',
-           'stream_pipeline', 'run_pipeline', 'score_aligned', 'precision_guard', 'engine_table', 'FaceFinder',
-           'paste_photos', 'align_photos', 'photo_face', 'score_photos']
-
-# %% ../nbs/14_infer.ipynb #5a615973
-def cpu_threads(threads:int|None=None, # explicit count (wins)
-               ) -> int:
-    "Worker threads: `threads`, else `$OMP_NUM_THREADS`, else the cores this process may run on"
-    if threads: return max(1, int(threads))
-    env = os.environ.get('OMP_NUM_THREADS', '').strip()
-    if env.isdigit() and int(env) > 0: return int(env)
-    try: return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError: return max(1, os.cpu_count() or 1)
+__all__ = ['ENGINES', 'BATCH', 'cache_dir', 'default_model', 'onnx_model', 'cpu_flags', 'has_native_bf16', 'Engine',
+           'OpenVINOEngine', 'OrtEngine', 'TorchEngine', 'int8_model', 'auto_engine', 'get_engine', 'stream_pipeline',
+           'run_pipeline', 'score_aligned', 'precision_guard', 'engine_table', 'FaceFinder', 'paste_photos',
+           'align_photos', 'photo_face', 'score_photos']
 
 # %% ../nbs/14_infer.ipynb #bcf96c47
 def _err(src, problem:str):
@@ -258,12 +249,12 @@ _ENGINE_CACHE = {}
 
 def get_engine(engine:str='auto', # a name of `ENGINES` or 'auto'
                model:str|Path|None=None, # `.pt` or `.onnx` quality model (None: the default model)
-               threads:int|None=None, # slots = cores used (None: `cpu_threads()`)
+               threads:int|None=None, # slots = cores used (None: `core.cpu_threads(spare=0)`, one per core)
               ) -> Engine:
     "A ready engine (built once per process for each engine, model and thread count)"
     name = auto_engine() if engine in (None, 'auto') else engine
     if name not in ENGINES: raise _err(engine, f'unknown engine: choose from auto, {", ".join(ENGINES)}')
-    cls, prec, kind = ENGINES[name]; n = cpu_threads(threads)
+    cls, prec, kind = ENGINES[name]; n = cpu_threads(threads, spare=0)
     key = (name, str(model), n)
     if key not in _ENGINE_CACHE:
         if kind == 'pt':
@@ -494,7 +485,7 @@ def _photo_loader(paths, finder:FaceFinder, size:int, margin:int, lms:np.ndarray
 # %% ../nbs/14_infer.ipynb #9bc8bc1b
 def align_photos(paths, # photo files
                  size:int=112, margin:int=0, # aligned size and extra border (as `detect.prepare`)
-                 threads:int|None=None, # cores (None: `cpu_threads()`)
+                 threads:int|None=None, # cores (None: `core.cpu_threads(spare=0)`, one per core)
                  finder:FaceFinder|None=None, # default `FaceFinder()`
                 ) -> tuple:
     "Detect and align every photo in `threads` worker threads: (crops uint8 (N,S,S,3), landmarks (N,5,2), scores (N,), errors)"
@@ -505,7 +496,7 @@ def align_photos(paths, # photo files
     def one(k):
         c = load(k)
         if c is not None: crops[k] = c
-    with cf.ThreadPoolExecutor(cpu_threads(threads), thread_name_prefix='ediffiqa-align') as ex: list(ex.map(one, range(n)))
+    with cf.ThreadPoolExecutor(cpu_threads(threads, spare=0), thread_name_prefix='ediffiqa-align') as ex: list(ex.map(one, range(n)))
     return crops, lms, scores, errors
 
 # %% ../nbs/14_infer.ipynb #f1ace002
