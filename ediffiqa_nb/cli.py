@@ -282,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--margin', type=_nonneg_int, default=None, help='the images are aligned crops with this margin in px (default: 112x112 as is, 176x176 minus 32)')
     s.add_argument('--batch-size', type=_pos_int, default=None, help='faces per model call (default: 8 per core with the CPU engine, 64 otherwise)'); s.add_argument('--shard-size', type=_pos_int, default=256, help='images per resumable shard')
     s.add_argument('-t', '--t', type=_pos_int, default=5, help='DifFIQA noise step'); s.add_argument('--repeats', type=_pos_int, default=10, help='DifFIQA repeats')
-    s.add_argument('--reverse-steps', type=_pos_int, default=None, help='DifFIQA UNet calls per reconstruction (default: t, the paper; 1 = the CPU labels of 10_diffiqa)')
+    s.add_argument('--reverse-steps', type=_pos_int, default=None, help='DifFIQA UNet calls per reconstruction (default: t, the paper; 1 = the CPU labels of 12_diffiqa)')
     s.add_argument('--ddpm-weights', default='ema', choices=['ema', 'model'], help="DifFIQA: the DDPM's EMA weights (default) or its online weights ('model', what the released inference uses)")
     s.add_argument('--engine', default='auto', choices=['auto', 'qualitymodel', *ENGINES],
                    help="CPU engine for eDifFIQA (default auto: the fastest measured here, OpenVINO bf16 on cores with native bf16; qualitymodel: the torch QualityModel)")
