@@ -7,6 +7,7 @@ from __future__ import annotations
 import os, sys, csv, json, time, socket, pickle, shutil, hashlib, warnings, contextlib, concurrent.futures as cf, multiprocessing as mp
 from pathlib import Path
 from typing import Callable, Sequence
+from fastcore.basics import patch
 import numpy as np
 from .core import FaceDataError, LazyModule, atomic_write, atomic_save, file_hash
 from .core import (IMAGE_EXTS, usable_cpus, cpu_threads, set_threads, current_threads, list_images, _image_files,
@@ -132,9 +133,10 @@ def fingerprint(*parts) -> str:
 class BatchFailed(FaceDataError):
     "A `strict` run stopped at its first failing item"
 
-# %% ../nbs/01_batch.ipynb #7f983757
-FAILED_COLS = ['path', 'stage', 'reason']
+# %% ../nbs/01_batch.ipynb #d8456a5e
+FAILED_COLS = ['path', 'stage', 'reason']   # the failed table's columns
 
+# %% ../nbs/01_batch.ipynb #96321435
 class BatchResult:
     "What a batch run produced: the merged rows (None on a rank that did not merge), the failures and the counts"
     def __init__(self, rows:list[dict]|None, # the merged table's rows in input order (None: another process merges)
@@ -147,24 +149,41 @@ class BatchResult:
                  out:Path|None=None, failed_path:Path|None=None):
         self.rows, self.failures, self.columns, self._frames = rows, failures, list(columns), {}
         self.n_done, self.n_failed, self.n_skipped, self.merged, self.out, self.failed_path = n_done, n_failed, n_skipped, merged, out, failed_path
-    def summary(self) -> str: return f'{self.n_done} done, {self.n_failed} failed, {self.n_skipped} skipped'
-    def __len__(self): return 0 if self.rows is None else len(self.rows)
-    def __repr__(self): return f'BatchResult({self.summary()}, merged={self.merged})'
-    @property
-    def table(self) -> pd.DataFrame|None:
-        "The merged table, made a DataFrame on first use (a command that only writes it never imports pandas)"
-        if self.rows is not None and 'table' not in self._frames: self._frames['table'] = _table(self.rows, self.columns)
-        return self._frames.get('table')
-    @property
-    def failed(self) -> pd.DataFrame:
-        "The failures as a table: path, stage, reason"
-        if 'failed' not in self._frames: self._frames['failed'] = _table(self.failures, FAILED_COLS)
-        return self._frames['failed']
-    @property
-    def exit_code(self) -> int:
-        "0: all done; 3: some failed (the rest written); 2: nothing could be done"
-        if self.n_failed == 0: return EXIT_OK
-        return EXIT_PARTIAL if self.n_done + self.n_skipped > 0 else EXIT_USAGE
+
+# %% ../nbs/01_batch.ipynb #931811bf
+@patch
+def summary(self:BatchResult) -> str:
+    "The one summary line a command prints: done, failed, skipped"
+    return f'{self.n_done} done, {self.n_failed} failed, {self.n_skipped} skipped'
+
+# %% ../nbs/01_batch.ipynb #134e02ec
+@patch
+def __len__(self:BatchResult): return 0 if self.rows is None else len(self.rows)
+
+# %% ../nbs/01_batch.ipynb #bc0dc47b
+@patch
+def __repr__(self:BatchResult): return f'BatchResult({self.summary()}, merged={self.merged})'
+
+# %% ../nbs/01_batch.ipynb #533612d1
+@patch(as_prop=True)
+def table(self:BatchResult) -> pd.DataFrame|None:
+    "The merged table, made a DataFrame on first use (a command that only writes it never imports pandas)"
+    if self.rows is not None and 'table' not in self._frames: self._frames['table'] = _table(self.rows, self.columns)
+    return self._frames.get('table')
+
+# %% ../nbs/01_batch.ipynb #b5f74c43
+@patch(as_prop=True)
+def failed(self:BatchResult) -> pd.DataFrame:
+    "The failures as a table: path, stage, reason"
+    if 'failed' not in self._frames: self._frames['failed'] = _table(self.failures, FAILED_COLS)
+    return self._frames['failed']
+
+# %% ../nbs/01_batch.ipynb #7cb1ecdb
+@patch(as_prop=True)
+def exit_code(self:BatchResult) -> int:
+    "0: all done; 3: some failed (the rest written); 2: nothing could be done"
+    if self.n_failed == 0: return EXIT_OK
+    return EXIT_PARTIAL if self.n_done + self.n_skipped > 0 else EXIT_USAGE
 
 # %% ../nbs/01_batch.ipynb #5b663499
 def _reason(e:BaseException) -> str:
@@ -308,7 +327,118 @@ def _out_columns(rows:list[dict], keep, columns) -> list:
     cols = list(dict.fromkeys([*keep, *(columns or []), *(k for r in rows for k in r)]))
     return [c for c in columns if c in cols] + [c for c in cols if c not in columns] if columns else cols
 
-# %% ../nbs/01_batch.ipynb #9efbaf00
+# %% ../nbs/01_batch.ipynb #5708d4e4
+def _check_items(rows:list[dict], cols:list, key_col:str, shard_size:int, batch_size:int):
+    "Raise `FaceDataError` for a missing key column, an item listed twice, or a shard or batch size below 1"
+    if key_col not in cols: raise FaceDataError('<items>', f'no {key_col!r} column')
+    if (dup := _first_repeat(r[key_col] for r in rows)) is not None: raise FaceDataError(dup, 'listed twice: each item once')
+    if shard_size < 1 or batch_size < 1: raise FaceDataError('--batch-size', f'shard_size and batch_size must be >= 1 (got {shard_size}, {batch_size})')
+
+# %% ../nbs/01_batch.ipynb #45203ff6
+def _world(rank:int|None, world_size:int|None) -> tuple[int, int]:
+    "This process's rank and the number of processes: as given, else `$RANK` / `$WORLD_SIZE` (0 / 1 when unset)"
+    rank = int(os.environ.get('RANK', 0)) if rank is None else int(rank)
+    return rank, int(os.environ.get('WORLD_SIZE', 1)) if world_size is None else int(world_size)
+
+# %% ../nbs/01_batch.ipynb #e6771dbc
+def _out_paths(out:str|Path|None, failed:str|Path|None) -> tuple[Path|None, Path|None]:
+    "`out` and the failed table as paths; the failed table defaults to `OUT-stem.failed.csv` next to `out`"
+    out = Path(out) if out is not None else None
+    return out, Path(failed) if failed is not None else (out.with_name(out.stem + '.failed.csv') if out is not None else None)
+
+# %% ../nbs/01_batch.ipynb #35ee9fb8
+def _previous(sd:Path|None, reuse:bool, sfp:str) -> dict:
+    "The last complete run's results by item key (`results.pkl`), when it ran with the same settings fingerprint `sfp`"
+    prev = _load_pickle(sd/'results.pkl', {}) if (sd is not None and reuse) else {}
+    return prev.get('results', {}) if prev.get('settings') == sfp else {}
+
+# %% ../nbs/01_batch.ipynb #30240a53
+def _reusable(prev:dict, keys:list[str], rows:list[dict], retry_failed:bool, still_valid:Callable|None) -> dict:
+    "{item index: earlier result} of the items not processed again"
+    reused = {}
+    for i, k in enumerate(keys):
+        r = prev.get(k)
+        if r is None or (retry_failed and r[0] == 'fail'): continue
+        if r[0] == 'ok' and still_valid is not None and not still_valid(rows[i], r[1]): continue
+        reused[i] = r
+    return reused
+
+# %% ../nbs/01_batch.ipynb #8f5de405
+def _plan(n:int, reused:dict, shard_size:int, rank:int, world_size:int) -> tuple[list, list, list]:
+    "The items to do, cut into shards of `shard_size`, and the shards of this rank (shard `s` goes to rank `s % world_size`)"
+    todo = [i for i in range(n) if i not in reused]
+    shards = [todo[s:s+shard_size] for s in range(0, len(todo), shard_size)]
+    return todo, shards, [s for s in range(len(shards)) if s % world_size == rank]
+
+# %% ../nbs/01_batch.ipynb #0691d082
+def _progress_bar(progress:bool, total:int, desc:str):
+    "A tqdm bar on stderr for this rank's items, or None"
+    if not progress: return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit='img', file=sys.stderr, leave=False)
+
+# %% ../nbs/01_batch.ipynb #6c117b60
+def _load_pool(stream:Callable|None, workers:int, load_threads:int, n_todo:int):
+    "The executor running `load`: `workers` spawned processes, else `load_threads` threads, else None (this thread)"
+    if stream is not None or n_todo <= 1: return None   # a stream loads what it needs itself
+    if workers and workers > 0: return cf.ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'), initializer=set_threads, initargs=(1,))
+    if load_threads > 1: return cf.ThreadPoolExecutor(load_threads, thread_name_prefix='ediffiqa-load')
+
+# %% ../nbs/01_batch.ipynb #7d2f7e73
+def _in_memory(mine:list, shards:list, work:Callable) -> dict:
+    "{item index: result} of this rank's shards, kept in memory (no state, no resume)"
+    results = {}
+    for s, res in work(mine): results.update(zip(shards[s], res))
+    return results
+
+# %% ../nbs/01_batch.ipynb #9128e200
+def _part(rd:Path, s:int) -> Path: return rd/f'part-{s:05d}.pkl'   # shard `s`'s file in the run folder
+
+# %% ../nbs/01_batch.ipynb #d586629f
+def _run_dir(sd:Path, fp:str, world_size:int, meta:dict) -> Path:
+    "The run folder `run-<fp>` (kept on resume) with its `meta.json`; a single process first clears older runs and a killed merge's lock"
+    rd = sd/f'run-{fp}'
+    rd.mkdir(parents=True, exist_ok=True)
+    if world_size == 1:  # no other process can be running this output
+        for old in sd.glob('run-*'):
+            if old != rd: shutil.rmtree(old, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError): (rd/'merge.lock').unlink()
+    if not (rd/'meta.json').exists(): atomic_save(meta, rd/'meta.json')
+    return rd
+
+# %% ../nbs/01_batch.ipynb #4cd8e59c
+def _run_shards(rd:Path, mine:list, shards:list, bar, work:Callable):
+    "Do this rank's shards not yet on disk, saving each atomically as it is done"
+    left = [s for s in mine if not _part(rd, s).exists()]   # a killed run's finished shards are kept
+    if bar is not None: bar.update(sum(len(shards[s]) for s in mine) - sum(len(shards[s]) for s in left))
+    for s, res in work(left): _save_pickle(res, _part(rd, s))
+
+# %% ../nbs/01_batch.ipynb #ccf122ee
+def _close(pool, bar):
+    "Stop the load pool (dropping queued loads) and close the progress bar"
+    if pool is not None: pool.shutdown(cancel_futures=True)
+    if bar is not None: bar.close()
+
+# %% ../nbs/01_batch.ipynb #3cfc5256
+def _may_merge(rd:Path, n_shards:int) -> bool:
+    "Whether this process merges: rank 0 of a process group (after a barrier), else the first to lock `merge.lock` once every shard exists"
+    dist = _dist()
+    if dist is not None:
+        dist.barrier(); return dist.get_rank() == 0
+    done = lambda: all(_part(rd, s).exists() for s in range(n_shards))
+    return done() and _try_lock(rd/'merge.lock') and done()   # re-checked under the lock
+
+# %% ../nbs/01_batch.ipynb #9c18b9e5
+def _collect(rd:Path, shards:list) -> dict:
+    "{item index: result} from every shard file; an unreadable or short shard stops the merge"
+    results = {}
+    for s in range(len(shards)):
+        res = _load_pickle(_part(rd, s))
+        if res is None or len(res) != len(shards[s]): raise RuntimeError(f'{_part(rd, s)}: unreadable or incomplete shard; delete {rd} to start over')
+        results.update(zip(shards[s], res))
+    return results
+
+# %% ../nbs/01_batch.ipynb #db786b84
 def run_batch(items:pd.DataFrame|Sequence[str|dict], # one row per item (a `key_col` column): a table, row dicts, or a list of paths
               load:Callable|None, # load(row: dict) -> x for one item (runs in `workers` processes when > 0); None with a `stream`
               process:Callable|None=None, # process(xs, rows) -> one dict per item, on batches of `batch_size`; None: load's dict
@@ -336,70 +466,29 @@ def run_batch(items:pd.DataFrame|Sequence[str|dict], # one row per item (a `key_
              ) -> BatchResult:
     "Run `load`/`process` over `items` in resumable atomic shards; one merge writes `out` and `failed`"
     rows, cols = _rows_of(items, key_col)
-    if key_col not in cols: raise FaceDataError('<items>', f'no {key_col!r} column')
-    if (dup := _first_repeat(r[key_col] for r in rows)) is not None: raise FaceDataError(dup, 'listed twice: each item once')
-    if shard_size < 1 or batch_size < 1: raise FaceDataError('--batch-size', f'shard_size and batch_size must be >= 1 (got {shard_size}, {batch_size})')
-    rank = int(os.environ.get('RANK', 0)) if rank is None else int(rank)
-    world_size = int(os.environ.get('WORLD_SIZE', 1)) if world_size is None else int(world_size)
+    _check_items(rows, cols, key_col, shard_size, batch_size)
+    rank, world_size = _world(rank, world_size)
     set_threads(threads)
     keep = cols if keep is None else list(keep)
     keys = [item_key(r[key_col], hash_files) for r in rows]
     sfp = fingerprint(settings or {})
     fp = fingerprint(sfp, keys, shard_size)
-    out = Path(out) if out is not None else None
-    failed = Path(failed) if failed is not None else (out.with_name(out.stem + '.failed.csv') if out is not None else None)
+    out, failed = _out_paths(out, failed)
     sd = state_dir(out) if out is not None else None
-    # re-usable results of the last complete run
-    prev = _load_pickle(sd/'results.pkl', {}) if (sd is not None and reuse) else {}
-    prev = prev.get('results', {}) if prev.get('settings') == sfp else {}
-    reused = {}
-    for i, k in enumerate(keys):
-        r = prev.get(k)
-        if r is None or (retry_failed and r[0] == 'fail'): continue
-        if r[0] == 'ok' and still_valid is not None and not still_valid(rows[i], r[1]): continue
-        reused[i] = r
-    todo = [i for i in range(len(rows)) if i not in reused]
-    shards = [todo[s:s+shard_size] for s in range(0, len(todo), shard_size)]
-    mine = [s for s in range(len(shards)) if s % world_size == rank]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=sum(len(shards[s]) for s in mine), desc=desc, unit='img', file=sys.stderr, leave=False)
-    pool = None
-    if stream is None and workers and workers > 0 and len(todo) > 1:   # a stream loads what it needs itself
-        pool = cf.ProcessPoolExecutor(workers, mp_context=mp.get_context('spawn'), initializer=set_threads, initargs=(1,))
-    elif stream is None and load_threads > 1 and len(todo) > 1: pool = cf.ThreadPoolExecutor(load_threads, thread_name_prefix='ediffiqa-load')
+    prev = _previous(sd, reuse, sfp)
+    reused = _reusable(prev, keys, rows, retry_failed, still_valid)
+    todo, shards, mine = _plan(len(rows), reused, shard_size, rank, world_size)
+    bar = _progress_bar(progress, sum(len(shards[s]) for s in mine), desc)
+    pool = _load_pool(stream, workers, load_threads, len(todo))
+    work = lambda sel: _shard_results(sel, shards, rows, load, process, stream, batch_size, strict, pool, key_col, bar)
     try:
         if out is None:  # in memory: no state, no resume
-            results = {}
-            for s, res in _shard_results(mine, shards, rows, load, process, stream, batch_size, strict, pool, key_col, bar): results.update(zip(shards[s], res))
-            return _merge(rows, keys, reused, results, keep, columns, key_col, None, None, None, sfp, before_merge, {})
-        rd = sd/f'run-{fp}'
-        rd.mkdir(parents=True, exist_ok=True)
-        if world_size == 1:  # no other process can be running this output: clear older runs and a killed merge's lock
-            for old in sd.glob('run-*'):
-                if old != rd: shutil.rmtree(old, ignore_errors=True)
-            with contextlib.suppress(FileNotFoundError): (rd/'merge.lock').unlink()
-        if not (rd/'meta.json').exists(): atomic_save(dict(n_items=len(rows), n_shards=len(shards), shard_size=shard_size, settings=sfp, fingerprint=fp), rd/'meta.json')
-        part = lambda s: rd/f'part-{s:05d}.pkl'
-        left = [s for s in mine if not part(s).exists()]   # a killed run's finished shards are kept
-        if bar is not None: bar.update(sum(len(shards[s]) for s in mine) - sum(len(shards[s]) for s in left))
-        for s, res in _shard_results(left, shards, rows, load, process, stream, batch_size, strict, pool, key_col, bar): _save_pickle(res, part(s))
-    finally:
-        if pool is not None: pool.shutdown(cancel_futures=True)
-        if bar is not None: bar.close()
-    dist = _dist()
-    if dist is not None:
-        dist.barrier()
-        if dist.get_rank() != 0: return _not_merged(out, failed)
-    elif not all(part(s).exists() for s in range(len(shards))) or not _try_lock(rd/'merge.lock') \
-         or not all(part(s).exists() for s in range(len(shards))): return _not_merged(out, failed)   # re-checked under the lock
-    results = {}
-    for s in range(len(shards)):
-        res = _load_pickle(part(s))
-        if res is None or len(res) != len(shards[s]): raise RuntimeError(f'{part(s)}: unreadable or incomplete shard; delete {rd} to start over')
-        results.update(zip(shards[s], res))
-    r = _merge(rows, keys, reused, results, keep, columns, key_col, out, failed, sd, sfp, before_merge, prev)
+            return _merge(rows, keys, reused, _in_memory(mine, shards, work), keep, columns, key_col, None, None, None, sfp, before_merge, {})
+        rd = _run_dir(sd, fp, world_size, dict(n_items=len(rows), n_shards=len(shards), shard_size=shard_size, settings=sfp, fingerprint=fp))
+        _run_shards(rd, mine, shards, bar, work)
+    finally: _close(pool, bar)
+    if not _may_merge(rd, len(shards)): return _not_merged(out, failed)
+    r = _merge(rows, keys, reused, _collect(rd, shards), keep, columns, key_col, out, failed, sd, sfp, before_merge, prev)
     shutil.rmtree(rd, ignore_errors=True)
     return r
 

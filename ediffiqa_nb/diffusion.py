@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['cosine_beta_schedule', 'randn_like_gen', 'time_blend', 'Diffusion']
@@ -43,7 +44,7 @@ def time_blend(x0:torch.Tensor, # clean images (N,C,H,W)
     a = torch.sin(t.to(x0.dtype) / T_prime * (math.pi / 2)).view(-1, *([1] * (x0.ndim - 1))).to(x0.device)
     return (1 - a) * x0 + a * d
 
-# %% ../nbs/05_diffusion.ipynb #2b8074b5
+# %% ../nbs/05_diffusion.ipynb #3ebb4c61
 class Diffusion(nn.Module):
     "DDPM with x0-prediction: schedule buffers + denoiser; forward noising, training loss and reverse process"
     def __init__(self,
@@ -60,46 +61,6 @@ class Diffusion(nn.Module):
         reg('betas', betas); reg('alphas_cumprod', abar)
         reg('sqrt_alphas_cumprod', abar.sqrt()); reg('sqrt_one_minus_alphas_cumprod', (1 - abar).sqrt())
 
-    @property
-    def device(self): return self.betas.device
-
-    def _t(self, t, n:int) -> torch.Tensor:
-        "`t` (int or (N,) tensor) as a long (N,) tensor on the buffers' device, range-checked"
-        t = torch.as_tensor(t, device=self.device).long()
-        if t.ndim == 0: t = t.expand(n)
-        if t.shape != (n,): raise ValueError(f't must be an int or have shape ({n},), got {tuple(t.shape)}')
-        if len(t) and (t.min() < 0 or t.max() >= self.T): raise ValueError(f't must lie in [0, {self.T - 1}]')
-        return t
-
-    def _bc(self, v, t, x): return v[t].view(-1, *([1] * (x.ndim - 1))).to(x.dtype)
-
-    def q_sample(self, x0:torch.Tensor, t, noise:torch.Tensor|None=None, generator=None) -> torch.Tensor:
-        "Forward noising x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps (t: int or per-sample (N,))"
-        t = self._t(t, len(x0))
-        if noise is None: noise = randn_like_gen(x0, generator)
-        return self._bc(self.sqrt_alphas_cumprod, t, x0) * x0 + self._bc(self.sqrt_one_minus_alphas_cumprod, t, x0) * noise
-
-    def predict_x0(self, x_t:torch.Tensor, t, clamp:bool=True) -> torch.Tensor:
-        "The model's estimate of the clean image at step `t`, clamped to [-1, 1]"
-        x0 = self.model(x_t, self._t(t, len(x_t)))
-        return x0.clamp(-1, 1) if clamp else x0
-
-    def training_loss(self, x0:torch.Tensor, d:torch.Tensor|None=None, t=None, generator=None,
-                      reduction:str='mean') -> torch.Tensor:
-        "MSE between the model's x0 prediction from x_t (built from the degradation blend x'_t) and x0"
-        t = self.sample_t(len(x0), generator) if t is None else self._t(t, len(x0))
-        return F.mse_loss(self.model(self.noisy_input(x0, t, d, generator), t), x0, reduction=reduction)
-
-    def sample_t(self, n:int, generator=None) -> torch.Tensor:
-        "n timesteps from U{0..T'-1}"
-        g = generator if isinstance(generator, torch.Generator) else None
-        return torch.randint(0, self.T_prime, (n,), generator=g, device=g.device if g is not None else 'cpu').to(self.device)
-
-    def noisy_input(self, x0:torch.Tensor, t:torch.Tensor, d:torch.Tensor|None=None, generator=None) -> torch.Tensor:
-        "x_t of the training objective: q_sample of the blend x'_t (x0 itself when `d` is None)"
-        xp = x0 if d is None else time_blend(x0, d, t, self.T_prime)
-        return self.q_sample(xp, t, generator=generator)
-
     @staticmethod
     def ddim_step(x_t, x0_hat, abar_t, abar_s, eta:float=0., noise=None):
         "One DDIM step from x_t to x_s given the x0 estimate (abar_*: broadcastable tensors)"
@@ -115,40 +76,134 @@ class Diffusion(nn.Module):
         n = t if steps is None else max(1, min(int(steps), t))
         return sorted({int(round(v)) for v in np.linspace(t, 1, n)}, reverse=True)
 
-    @torch.no_grad()
-    def reverse(self,
-                x_t:torch.Tensor, # noisy images at step `t_start` (N,C,H,W)
-                t_start, # int or per-sample (N,) start steps
-                eta:float=0., # 0: deterministic DDIM; 1: DDPM-like fresh noise each step
-                generator=None, # torch.Generator or one per sample, for the eta>0 noise
-                steps:int|None=None, # UNet calls per sample (default: t_start, i.e. every step)
-               ) -> torch.Tensor:
-        "Reconstruct x0 from x_t by DDIM steps predicting x0 (clamped), vectorised over per-sample start steps"
-        ts = self._t(t_start, len(x_t)).tolist()
-        if not ts: return x_t.clone()
-        seqs = [self.timesteps(t, steps) for t in ts]
-        x, out = x_t.clone(), torch.empty_like(x_t)
-        gens = None if generator is None or isinstance(generator, torch.Generator) else list(generator)
-        for k in range(max(len(s) for s in seqs)):
-            idx = [i for i, s in enumerate(seqs) if len(s) > k]
-            ii = torch.tensor(idx, device=x.device)
-            tc = torch.tensor([seqs[i][k] for i in idx], device=self.device)
-            xa = x[ii]
-            x0h = self.predict_x0(xa, tc)
-            last = torch.tensor([len(seqs[i]) == k + 1 for i in idx], device=x.device)
-            out[ii[last]] = x0h[last]
-            cont = ~last
-            if cont.any():
-                ic = ii[cont]
-                tn = torch.tensor([seqs[i][k + 1] for i in idx if len(seqs[i]) > k + 1], device=self.device)
-                noise = None
-                if eta > 0:
-                    g = generator if gens is None else [gens[i] for i in ic.tolist()]
-                    noise = randn_like_gen(xa[cont], g)
-                x[ic] = self.ddim_step(xa[cont], x0h[cont], self._bc(self.alphas_cumprod, tc[cont], xa),
-                                       self._bc(self.alphas_cumprod, tn, xa), eta, noise)
-        return out
+# %% ../nbs/05_diffusion.ipynb #1c977552
+@patch(as_prop=True)
+def device(self:Diffusion):
+    "The device of the schedule buffers (the model's, after `.to`)"
+    return self.betas.device
 
-    def forward(self, x0:torch.Tensor, d:torch.Tensor|None=None) -> torch.Tensor:
-        "Training loss for a batch (see `training_loss`)"
-        return self.training_loss(x0, d)
+# %% ../nbs/05_diffusion.ipynb #58b760ec
+@patch
+def _t(self:Diffusion, t, # an int or a `(n,)` tensor of steps
+       n:int, # batch size
+      ) -> torch.Tensor:
+    "`t` (int or (N,) tensor) as a long (N,) tensor on the buffers' device, range-checked"
+    t = torch.as_tensor(t, device=self.device).long()
+    if t.ndim == 0: t = t.expand(n)
+    if t.shape != (n,): raise ValueError(f't must be an int or have shape ({n},), got {tuple(t.shape)}')
+    if len(t) and (t.min() < 0 or t.max() >= self.T): raise ValueError(f't must lie in [0, {self.T - 1}]')
+    return t
+
+# %% ../nbs/05_diffusion.ipynb #6fa7294f
+@patch
+def _bc(self:Diffusion, v, t, x):
+    "Schedule values `v[t]` shaped to broadcast over the batch `x` (and in its dtype)"
+    return v[t].view(-1, *([1] * (x.ndim - 1))).to(x.dtype)
+
+# %% ../nbs/05_diffusion.ipynb #51b79a5f
+@patch
+def q_sample(self:Diffusion, x0:torch.Tensor, # clean images (N,C,H,W)
+             t, # int or per-sample (N,) steps
+             noise:torch.Tensor|None=None, # eps; default: drawn from `generator`
+             generator=None, # torch.Generator or one per sample (see `randn_like_gen`)
+            ) -> torch.Tensor:
+    "Forward noising x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps (t: int or per-sample (N,))"
+    t = self._t(t, len(x0))
+    if noise is None: noise = randn_like_gen(x0, generator)
+    return self._bc(self.sqrt_alphas_cumprod, t, x0) * x0 + self._bc(self.sqrt_one_minus_alphas_cumprod, t, x0) * noise
+
+# %% ../nbs/05_diffusion.ipynb #03b2e1d3
+@patch
+def predict_x0(self:Diffusion, x_t:torch.Tensor, # noisy images (N,C,H,W)
+               t, # int or per-sample (N,) steps
+               clamp:bool=True, # clamp the estimate to [-1, 1]
+              ) -> torch.Tensor:
+    "The model's estimate of the clean image at step `t`, clamped to [-1, 1]"
+    x0 = self.model(x_t, self._t(t, len(x_t)))
+    return x0.clamp(-1, 1) if clamp else x0
+
+# %% ../nbs/05_diffusion.ipynb #77b2c929
+@patch
+def sample_t(self:Diffusion, n:int, # number of timesteps
+             generator=None, # a torch.Generator (a list of generators falls back to the global RNG)
+            ) -> torch.Tensor:
+    "n timesteps from U{0..T'-1}"
+    g = generator if isinstance(generator, torch.Generator) else None
+    return torch.randint(0, self.T_prime, (n,), generator=g, device=g.device if g is not None else 'cpu').to(self.device)
+
+# %% ../nbs/05_diffusion.ipynb #c0d637be
+@patch
+def noisy_input(self:Diffusion, x0:torch.Tensor, # clean images (N,C,H,W)
+                t:torch.Tensor, # (N,) steps
+                d:torch.Tensor|None=None, # degraded images d(x0); None: no degradation
+                generator=None, # for the noise
+               ) -> torch.Tensor:
+    "x_t of the training objective: q_sample of the blend x'_t (x0 itself when `d` is None)"
+    xp = x0 if d is None else time_blend(x0, d, t, self.T_prime)
+    return self.q_sample(xp, t, generator=generator)
+
+# %% ../nbs/05_diffusion.ipynb #6d78d608
+@patch
+def training_loss(self:Diffusion, x0:torch.Tensor, # clean images (N,C,H,W), the regression target
+                  d:torch.Tensor|None=None, # degraded images d(x0) for the blend; None: plain DDPM
+                  t=None, # steps; default: `sample_t`
+                  generator=None, # for t and the noise
+                  reduction:str='mean', # passed to `F.mse_loss`
+                 ) -> torch.Tensor:
+    "MSE between the model's x0 prediction from x_t (built from the degradation blend x'_t) and x0"
+    t = self.sample_t(len(x0), generator) if t is None else self._t(t, len(x0))
+    return F.mse_loss(self.model(self.noisy_input(x0, t, d, generator), t), x0, reduction=reduction)
+
+# %% ../nbs/05_diffusion.ipynb #29cb4e3d
+@patch
+def forward(self:Diffusion, x0:torch.Tensor, # clean images (N,C,H,W)
+            d:torch.Tensor|None=None, # degraded images d(x0)
+           ) -> torch.Tensor:
+    "Training loss for a batch (see `training_loss`)"
+    return self.training_loss(x0, d)
+
+# %% ../nbs/05_diffusion.ipynb #ad0b0cf6
+@patch
+def _reverse_step(self:Diffusion, x:torch.Tensor, # current x of every sample, updated in place
+                  out:torch.Tensor, # the x0 estimates, written in place for the samples whose last call this is
+                  seqs:list, # per sample, its decreasing call timesteps (`timesteps`)
+                  k:int, # call number
+                  eta:float=0., # DDIM eta
+                  generator=None, # one torch.Generator for the batch (when `gens` is None)
+                  gens:list|None=None, # one generator per sample of the whole batch
+                 ):
+    "Call `k` of the reverse loop, batched over the samples that have a k-th call: store finished x0, DDIM-step the rest"
+    idx = [i for i, s in enumerate(seqs) if len(s) > k]
+    ii = torch.tensor(idx, device=x.device)
+    tc = torch.tensor([seqs[i][k] for i in idx], device=self.device)
+    xa = x[ii]
+    x0h = self.predict_x0(xa, tc)
+    last = torch.tensor([len(seqs[i]) == k + 1 for i in idx], device=x.device)
+    out[ii[last]] = x0h[last]
+    cont = ~last
+    if not cont.any(): return
+    ic = ii[cont]
+    tn = torch.tensor([seqs[i][k + 1] for i in idx if len(seqs[i]) > k + 1], device=self.device)
+    noise = None
+    if eta > 0: noise = randn_like_gen(xa[cont], generator if gens is None else [gens[i] for i in ic.tolist()])
+    x[ic] = self.ddim_step(xa[cont], x0h[cont], self._bc(self.alphas_cumprod, tc[cont], xa),
+                           self._bc(self.alphas_cumprod, tn, xa), eta, noise)
+
+# %% ../nbs/05_diffusion.ipynb #590df5f6
+@patch
+@torch.no_grad()
+def reverse(self:Diffusion,
+            x_t:torch.Tensor, # noisy images at step `t_start` (N,C,H,W)
+            t_start, # int or per-sample (N,) start steps
+            eta:float=0., # 0: deterministic DDIM; 1: DDPM-like fresh noise each step
+            generator=None, # torch.Generator or one per sample, for the eta>0 noise
+            steps:int|None=None, # UNet calls per sample (default: t_start, i.e. every step)
+           ) -> torch.Tensor:
+    "Reconstruct x0 from x_t by DDIM steps predicting x0 (clamped), vectorised over per-sample start steps"
+    ts = self._t(t_start, len(x_t)).tolist()
+    if not ts: return x_t.clone()
+    seqs = [self.timesteps(t, steps) for t in ts]
+    x, out = x_t.clone(), torch.empty_like(x_t)
+    gens = None if generator is None or isinstance(generator, torch.Generator) else list(generator)
+    for k in range(max(len(s) for s in seqs)): self._reverse_step(x, out, seqs, k, eta, generator, gens)
+    return out

@@ -19,59 +19,14 @@ from .labels import minmax, centroids, optimised_labels, l2norm
 from .data import align_face, jitter_landmarks, landmarks, celeba_wild
 from . import fr, metrics
 from .detect import detect_align
+from .quality import (QualityRegressor, TinyFaceNet, make_backbone, export_onnx, export_torchscript, save_quality_model,
+                                 QualityModel)   # the quality model itself (no fastai); re-exported here
 
 # %% auto #0
-__all__ = ['AIKD_RECIPES', 'QualityRegressor', 'TinyFaceNet', 'make_backbone', 'DistillLoss', 'load_crops', 'DistillDataset',
-           'quality_split', 'label_l1', 'SpearmanLabel', 'PairPAUC', 'regressor_splitter', 'distill_learner',
-           'record_df', 'embed', 'train_ediffiqa', 'train_diffiqa_r', 'MisalignedDataset', 'sine_warmup', 'WeightEMA',
-           'aikd_sgd', 'train_aikd', 'export_onnx', 'export_torchscript', 'save_quality_model', 'QualityModel',
-           'ablation', 'SFaceTail', 'sface_trunk', 'TrunkDataset', 'train_frozen_trunk']
-
-# %% ../nbs/14_distill.ipynb #79795b6d
-class QualityRegressor(nn.Module):
-    "FR backbone + MLP head Linear(d,1024)-GELU-Linear(1024,1); `forward` returns (features, quality)"
-    def __init__(self, backbone:nn.Module, # FR model: (N,3,112,112) in [-1,1] -> (N,d) raw embeddings
-                 feat_dim:int|None=None, # d; None: inferred with a dummy forward pass
-                 hidden:int=1024, # width of the head
-                ):
-        super().__init__()
-        self.backbone = backbone
-        if feat_dim is None:
-            was = backbone.training; backbone.eval()
-            with torch.no_grad(): feat_dim = backbone(torch.zeros(2, 3, 112, 112, device=next(backbone.parameters()).device)).shape[-1]
-            backbone.train(was)
-        self.feat_dim, self.hidden = int(feat_dim), hidden
-        self.head = nn.Sequential(nn.Linear(self.feat_dim, hidden), nn.GELU(), nn.Linear(hidden, 1))
-    def forward(self, x):
-        f = self.backbone(x)
-        return f, self.head(f).squeeze(-1)
-
-# %% ../nbs/14_distill.ipynb #8ed34f13
-class TinyFaceNet(nn.Module):
-    "A small CNN with the FR-model interface, for tests and demos: (N,3,112,112) -> (N,d)"
-    def __init__(self, d:int=32, width:int=8):
-        super().__init__()
-        w = width
-        self.body = nn.Sequential(nn.Conv2d(3, w, 3, 2, 1), nn.BatchNorm2d(w), nn.PReLU(w),
-                                  nn.Conv2d(w, 2*w, 3, 2, 1), nn.BatchNorm2d(2*w), nn.PReLU(2*w),
-                                  nn.Conv2d(2*w, 4*w, 3, 2, 1), nn.BatchNorm2d(4*w), nn.PReLU(4*w),
-                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4*w, d))
-    def forward(self, x): return self.body(x)
-
-# %% ../nbs/14_distill.ipynb #822ff68c
-def make_backbone(backbone='sface', # name or nn.Module
-                  weights:str|Path|None=None, # optional state-dict checkpoint for iresnets
-                  pretrained:bool=True, # load pretrained weights where the library ships them (SFace)
-                 ) -> nn.Module:
-    "An FR backbone from a name ('sface', 'iresnet18/50/100', 'tiny') or a copy of a module"
-    if isinstance(backbone, nn.Module): return copy.deepcopy(backbone)
-    if backbone == 'tiny': return TinyFaceNet()
-    if backbone == 'sface': return fr.load_sface(device='cpu').train() if pretrained else fr.SFace()
-    if backbone.startswith(('iresnet', 'r')):
-        if weights is not None: return fr.load_iresnet(weights, arch=backbone, device='cpu').train()
-        if pretrained: warnings.warn(f'{backbone}: no weights given, the student starts from random initialisation')
-        return fr.iresnet(backbone)
-    raise ValueError(f'unknown backbone {backbone!r}')
+__all__ = ['AIKD_RECIPES', 'DistillLoss', 'load_crops', 'DistillDataset', 'quality_split', 'label_l1', 'SpearmanLabel',
+           'PairPAUC', 'regressor_splitter', 'distill_learner', 'record_df', 'embed', 'train_ediffiqa',
+           'train_diffiqa_r', 'MisalignedDataset', 'sine_warmup', 'WeightEMA', 'aikd_sgd', 'train_aikd', 'ablation',
+           'SFaceTail', 'sface_trunk', 'TrunkDataset', 'train_frozen_trunk']
 
 # %% ../nbs/14_distill.ipynb #7aef339a
 class DistillLoss(nn.Module):
@@ -427,113 +382,6 @@ def train_aikd(images:pd.DataFrame, # DataFrame with `path` to 176x176 margin cr
     rec = record_df(learn); rec.attrs.update(seconds=time.time() - t0, n_train=len(tr), n_valid=len(va), loss=repr(lf), recipe=recipe)
     m = learn.model.float().eval()
     return (m, rec, learn) if return_learner else (m, rec)
-
-# %% ../nbs/14_distill.ipynb #7192f9dc
-def _check_diff(a, b, what, tol):
-    d = max(float(np.abs(np.asarray(x, np.float32) - np.asarray(y, np.float32)).max()) for x, y in zip(a, b))
-    if d >= tol: raise RuntimeError(f'{what}: max abs difference {d:.2e} >= {tol}')
-    return d
-
-# %% ../nbs/14_distill.ipynb #41c2ec21
-def export_onnx(model:nn.Module, path:str|Path, # model -> `path` (.onnx)
-                opset:int=17, check:bool=True, tol:float=1e-4) -> float:
-    "Export to ONNX (inputs `input` (N,3,112,112), outputs `features`, `quality`); returns the max abs diff vs torch"
-    m = copy.deepcopy(model).float().cpu().eval(); x = torch.randn(3, 3, 112, 112).clamp(-1, 1)
-    path = Path(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        with atomic_save.__globals__['atomic_write'](path, mode=None) as tmp:
-            torch.onnx.export(m, (x,), str(tmp), dynamo=False, opset_version=opset, input_names=['input'],
-                              output_names=['features', 'quality'], dynamic_axes={'input': {0: 'n'}, 'features': {0: 'n'}, 'quality': {0: 'n'}})
-    if not check: return float('nan')
-    import onnxruntime as ort
-    s = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
-    x2 = torch.rand(5, 3, 112, 112) * 2 - 1
-    with torch.no_grad(): ref = [t.numpy() for t in m(x2)]
-    return _check_diff(s.run(None, {'input': x2.numpy()}), ref, 'ONNX export', tol)
-
-# %% ../nbs/14_distill.ipynb #fa372d75
-def export_torchscript(model:nn.Module, path:str|Path, check:bool=True, tol:float=1e-4) -> float:
-    "Trace to TorchScript at `path`; returns the max abs diff vs eager"
-    m = copy.deepcopy(model).float().cpu().eval(); x = torch.rand(2, 3, 112, 112) * 2 - 1
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore'); ts = torch.jit.trace(m, x)
-    with atomic_save.__globals__['atomic_write'](path, mode=None) as tmp: torch.jit.save(ts, str(tmp))
-    if not check: return float('nan')
-    x2 = torch.rand(4, 3, 112, 112) * 2 - 1; l = torch.jit.load(str(path))
-    with torch.no_grad(): return _check_diff([t.numpy() for t in l(x2)], [t.numpy() for t in m(x2)], 'TorchScript export', tol)
-
-# %% ../nbs/14_distill.ipynb #9e283fb9
-def save_quality_model(model:QualityRegressor, path:str|Path, # model -> checkpoint path (.pt)
-                       arch:str='sface', # backbone name rebuilt by `QualityModel.load`
-                       half:bool=True, # store fp16 weights
-                       **meta) -> Path:
-    "Save a regressor as {arch, feat_dim, hidden, fp16 state dict, meta}"
-    sd = {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in model.state_dict().items()}
-    return atomic_save(dict(format='ediffiqa_nb.QualityRegressor/1', arch=arch, feat_dim=model.feat_dim, hidden=model.hidden,
-                            state_dict=sd, meta=meta), Path(path))
-
-# %% ../nbs/14_distill.ipynb #65accc59
-_IMG_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
-
-class QualityModel:
-    "A trained quality regressor for inference: tensors, uint8 crops, image files and folders; higher = better"
-    def __init__(self, model, # QualityRegressor / TorchScript module, or an onnxruntime session
-                 device=None, bs:int=256, meta:dict|None=None,
-                 detector:str='retinaface'): # detector for `detect=True` (ediffiqa_nb.detect)
-        self.device, self.bs, self.meta, self.detector = default_device(device), bs, meta or {}, detector
-        self.ort = None
-        if isinstance(model, nn.Module) or isinstance(model, torch.jit.ScriptModule): self.model = model.float().to(self.device).eval()
-        else: self.ort, self.model = model, None
-    @classmethod
-    def load(cls, path:str|Path, device=None, bs:int=256):
-        "Load a `.pt` checkpoint (save_quality_model), `.onnx` or TorchScript (`.ts`, `.torchscript`) file"
-        path = Path(path)
-        if not path.exists(): raise FaceDataError(str(path), 'model file not found')
-        if path.suffix == '.onnx':
-            import onnxruntime as ort
-            dev = default_device(device)
-            prov = (['CUDAExecutionProvider'] if dev.type == 'cuda' else []) + ['CPUExecutionProvider']
-            return cls(ort.InferenceSession(str(path), providers=prov), device=dev, bs=bs)
-        if path.suffix in ('.ts', '.torchscript'): return cls(torch.jit.load(str(path), map_location='cpu'), device, bs)
-        ck = torch.load(path, map_location='cpu', weights_only=False)
-        if not isinstance(ck, dict) or ck.get('format') != 'ediffiqa_nb.QualityRegressor/1': raise FaceDataError(str(path), 'not an ediffiqa_nb quality model checkpoint')
-        bb = make_backbone(ck['arch'], pretrained=False) if ck['arch'] != 'tiny' else TinyFaceNet(ck['feat_dim'])
-        m = QualityRegressor(bb, ck['feat_dim'], ck['hidden'])
-        m.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck['state_dict'].items()})
-        return cls(m, device, bs, ck.get('meta'))
-    @torch.no_grad()
-    def score_tensor(self, x) -> np.ndarray:
-        "Qualities of aligned tensors (N,3,112,112) in [-1,1] or uint8 crops (N,112,112,3)"
-        x = torch.as_tensor(x)
-        if x.dtype == torch.uint8: x = x.permute(0, 3, 1, 2).float().div(127.5).sub(1)
-        if x.ndim == 3: x = x[None]
-        out = []
-        for s in range(0, len(x), self.bs):
-            b = x[s:s+self.bs].float()
-            if self.ort is not None: out.append(self.ort.run(['quality'], {'input': b.numpy()})[0])
-            else: out.append(self.model(b.to(self.device))[1].float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros(0, np.float32)
-    def _crop(self, p, detect):
-        a = read_image(p)
-        if a.shape[:2] == (112, 112): return a
-        if a.shape[:2] == (176, 176) and not detect: return a[32:144, 32:144]
-        if detect: return detect_align(a, detector=self.detector)[0]
-        raise FaceDataError(p, f'not an aligned 112x112 crop ({a.shape[1]}x{a.shape[0]}); use detect=True')
-    def score_files(self, paths, detect:bool=False) -> np.ndarray:
-        "Qualities of image files (aligned crops; `detect=True`: detect and align first)"
-        return self.score_tensor(np.stack([self._crop(p, detect) for p in paths])) if len(paths) else np.zeros(0, np.float32)
-    def score_folder(self, folder, detect:bool=False) -> pd.DataFrame:
-        "DataFrame (path, quality) for every image under `folder`"
-        fs = sorted(str(f) for f in Path(folder).rglob('*') if f.suffix.lower() in _IMG_EXT)
-        q = np.concatenate([self.score_files(fs[s:s+self.bs], detect) for s in range(0, len(fs), self.bs)]) if fs else np.zeros(0)
-        return pd.DataFrame(dict(path=fs, quality=q))
-    def __call__(self, x, detect:bool=False):
-        "Score a tensor/array, an image file, a list of files, or a folder"
-        if isinstance(x, (str, Path)):
-            return self.score_folder(x, detect) if Path(x).is_dir() else self.score_files([x], detect)[0]
-        if isinstance(x, (list, tuple)) and len(x) and isinstance(x[0], (str, Path)): return self.score_files(list(x), detect)
-        return self.score_tensor(x)
 
 # %% ../nbs/14_distill.ipynb #89133f5b
 def ablation(eps_grid=(0.1, 0.2, 0.5, 1.0), theta_grid=(0.1, 0.5, 0.9),

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_fr.ipynb #7edbb0ca
 from __future__ import annotations
-import os, json, hashlib, importlib.util, urllib.request, warnings
+import os, json, hashlib, importlib, importlib.util, urllib.request, warnings
 from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
@@ -14,13 +14,12 @@ import torch
 from torch import nn
 from .core import read_image, img2tensor, FaceDataError, atomic_save, atomic_write, file_hash, Config, default_device
 from .batch import run_batch, BatchResult, aligned_face, list_inputs, read_table, check_device
+from .metrics import cosine, pair_similarities, threshold_at_fmr, fnmr, tar_at_far, roc, rank1, all_pairs   # moved to metrics
 
 # %% auto #0
 __all__ = ['SFACE_BLOCKS', 'SFACE_SHA256', 'SFACE_URL', 'IRESNET_LAYERS', 'clean_onnx', 'onnx_weights', 'ConvBNPReLU', 'SFace',
            'sface_state_dict', 'sface_path', 'download_sface', 'load_sface', 'OnnxEmbedder', 'IBasicBlock', 'IResNet',
-           'iresnet', 'load_iresnet', 'model_fingerprint', 'Embedder', 'embed_table', 'embed_paths', 'cosine',
-           'pair_similarities', 'threshold_at_fmr', 'fnmr', 'tar_at_far', 'roc', 'rank1', 'all_pairs', 'load_fr',
-           'pairs_table', 'join_pairs', 'method_names', 'evaluate']
+           'iresnet', 'load_iresnet', 'model_fingerprint', 'Embedder', 'embed_table', 'embed_paths', 'load_fr']
 
 # %% ../nbs/09_fr.ipynb #8e3f3e71
 def _dequantize(q:np.ndarray, scale:np.ndarray, zp:np.ndarray|None=None, axis:int=1, block_size:int=0) -> np.ndarray:
@@ -484,67 +483,6 @@ def embed_paths(paths:Sequence[str|Path], # image files
     r = embed_table(paths, identities, embedder, cache_dir, name, crop, margin, chunk_size, strict=True, progress=verbose)
     return np.stack(r.table.emb.to_numpy()).astype(np.float32), r.table[['path', 'identity']].reset_index(drop=True)
 
-# %% ../nbs/09_fr.ipynb #959ae2ab
-def cosine(a, b) -> np.ndarray:
-    "Row-wise cosine similarity of two `(N,d)` arrays (or one row against many)"
-    a, b = np.atleast_2d(np.asarray(a, np.float64)), np.atleast_2d(np.asarray(b, np.float64))
-    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
-    return ((a*b).sum(1) / np.maximum(na*nb, 1e-12)).astype(np.float32)
-
-# %% ../nbs/09_fr.ipynb #d42f9fc4
-def pair_similarities(emb:np.ndarray, # (N,d) embeddings
-                      pairs:np.ndarray, # (M,2) row indices
-                     ) -> np.ndarray:
-    "Cosine similarity of each pair of rows"
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    e = np.asarray(emb, np.float32); e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
-    out = np.empty(len(pairs), np.float32)
-    for i in range(0, len(pairs), 1 << 16):  # chunked: millions of pairs without gigabytes of temporaries
-        p = pairs[i:i + (1 << 16)]; out[i:i+len(p)] = np.einsum('ij,ij->i', e[p[:, 0]], e[p[:, 1]])
-    return out
-
-# %% ../nbs/09_fr.ipynb #931d37fa
-def threshold_at_fmr(nonmated:np.ndarray, fmr:float=1e-3) -> float:
-    "Threshold (accept if score > threshold) with false-match rate <= `fmr` on the non-mated scores"
-    s = np.sort(np.asarray(nonmated, np.float64).ravel())[::-1]
-    if not len(s): raise FaceDataError('nonmated', 'no non-mated scores to fix the threshold')
-    if not np.isfinite(s).all(): raise FaceDataError('nonmated', 'contains NaN or inf')
-    k = int(np.floor(fmr*len(s) + 1e-9))
-    return -np.inf if k >= len(s) else float(s[k])  # same rule as `metrics.fmr_threshold`
-
-# %% ../nbs/09_fr.ipynb #34fe81fb
-def fnmr(mated:np.ndarray, thr:float) -> float:
-    "False non-match rate: fraction of mated scores <= `thr`"
-    return float(np.mean(np.asarray(mated) <= thr))
-
-# %% ../nbs/09_fr.ipynb #69457ad0
-def tar_at_far(mated:np.ndarray, nonmated:np.ndarray, far:float=1e-3) -> float:
-    "True accept rate at the threshold giving false accept rate `far`"
-    return 1.0 - fnmr(mated, threshold_at_fmr(nonmated, far))
-
-# %% ../nbs/09_fr.ipynb #4d58ec9d
-def roc(mated:np.ndarray, nonmated:np.ndarray) -> pd.DataFrame:
-    "ROC at every distinct score: columns `threshold`, `fmr`, `tar` (threshold descending, from (0,0) to (1,1))"
-    m, n = np.sort(np.asarray(mated, np.float64).ravel()), np.sort(np.asarray(nonmated, np.float64).ravel())
-    thr = np.r_[np.unique(np.r_[m, n])[::-1], -np.inf]
-    tar = (len(m) - np.searchsorted(m, thr, 'right')) / len(m)
-    fm = (len(n) - np.searchsorted(n, thr, 'right')) / len(n)
-    return pd.DataFrame({'threshold': thr, 'fmr': fm, 'tar': tar})
-
-# %% ../nbs/09_fr.ipynb #63eef735
-def rank1(emb:np.ndarray, identities:Sequence) -> float:
-    "Leave-one-out rank-1 identification rate (each image against all others, cosine)"
-    e = np.asarray(emb, np.float32); e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
-    ids = np.asarray(identities); s = e @ e.T; np.fill_diagonal(s, -np.inf)
-    return float(np.mean(ids[s.argmax(1)] == ids))
-
-# %% ../nbs/09_fr.ipynb #ee41ce80
-def all_pairs(identities:Sequence) -> tuple[np.ndarray, np.ndarray]:
-    "All mated and all non-mated index pairs (i < j) of a list of identities"
-    ids = np.asarray(identities); i, j = np.triu_indices(len(ids), 1)
-    same = ids[i] == ids[j]
-    return np.stack([i[same], j[same]], 1), np.stack([i[~same], j[~same]], 1)
-
 # %% ../nbs/09_fr.ipynb #aa026944
 def load_fr(name:str|Path='sface', # 'sface', an .onnx file, or 'iresnet50:backbone.pth'
             device=None) -> nn.Module:
@@ -561,143 +499,12 @@ def load_fr(name:str|Path='sface', # 'sface', an .onnx file, or 'iresnet50:backb
         return load_iresnet(f, arch=arch, device=device)
     raise FaceDataError(s, f"unknown FR model: use 'sface', an .onnx file or ARCH:FILE.pth with ARCH in {list(IRESNET_LAYERS)}")
 
-# %% ../nbs/09_fr.ipynb #0f082ccc
-def pairs_table(src, # folder of aligned faces in identity folders, or a manifest with path and identity
-                fr:str='sface', # FR model (see `load_fr`)
-                max_nonmated:int|None=None, # non-mated pairs to draw; None: all of them
-                seed:int=0, # sampling seed of the non-mated pairs
-                margin:int|None=None, # margin of the aligned crops (see `batch.aligned_face`)
-                device=None, batch_size:int=64,
-                cache_dir:str|Path|None=None, # embedding cache (default `Config().cache/'embeddings'`)
-                progress:bool=False,
-               ) -> tuple[pd.DataFrame, BatchResult]:
-    "(pairs table: path1, path2, identity1, identity2, mated, sim; the embedding `BatchResult`)"
-    from ediffiqa_nb.data import mated_pairs, nonmated_pairs
-    device = check_device(device)
-    items = list_inputs(src)
-    if 'identity' not in items.columns: raise FaceDataError(src, "no 'identity' column: pairs need identities (a manifest from `ediffiqa prepare`, or identity folders)")
-    noid = items.identity.isna() | (items.identity.astype(str) == '')
-    if noid.any(): raise FaceDataError(items.path[noid].iloc[0], f'has no identity ({int(noid.sum())} images): put the photos in one folder per identity')
-    emb = Embedder(load_fr(fr, device), batch_size=batch_size, device=device)
-    r = embed_table(items.path, items.identity.astype(str).tolist(), emb, cache_dir, f'pairs-{Path(str(fr)).stem}', margin=margin, progress=progress)
-    t = r.table.reset_index(drop=True)
-    if len(t) < 2: raise FaceDataError(src, f'fewer than 2 usable images ({r.summary()}); see the failures')
-    E, ids, paths = np.stack(t.emb.to_numpy()), t.identity.to_numpy(), t.path.to_numpy()
-    m = mated_pairs(ids)
-    if len(m) == 0: raise FaceDataError(src, 'no mated pairs: every identity has a single usable image')
-    nm = nonmated_pairs(ids, max_nonmated, None, seed)
-    if len(nm) == 0: raise FaceDataError(src, 'no non-mated pairs: all images share one identity')
-    p = np.concatenate([m, nm])
-    df = pd.DataFrame({'path1': paths[p[:, 0]], 'path2': paths[p[:, 1]], 'identity1': ids[p[:, 0]], 'identity2': ids[p[:, 1]],
-                       'mated': np.r_[np.ones(len(m), bool), np.zeros(len(nm), bool)], 'sim': pair_similarities(E, p)})
-    return df, r
+# %% ../nbs/09_fr.ipynb #a7e4a4ea
+_MOVED = {'pairs_table': 'ediffiqa_nb.evaluate', 'join_pairs': 'ediffiqa_nb.evaluate', 'method_names': 'ediffiqa_nb.evaluate',
+          'evaluate': 'ediffiqa_nb.evaluate'}   # deprecated aliases (removed in 0.2)
 
-# %% ../nbs/09_fr.ipynb #9f27b057
-_TRUE, _FALSE = {'true', '1', 'yes', 't', 'y', 'mated', 'genuine'}, {'false', '0', 'no', 'f', 'n', 'non-mated', 'nonmated', 'impostor'}
-
-def _as_table_src(t, what):
-    "(DataFrame, name, folder for relative paths) from a table or a file"
-    if isinstance(t, pd.DataFrame): return t, what, None
-    return read_table(t), str(t), Path(t).absolute().parent
-
-# %% ../nbs/09_fr.ipynb #d145403f
-def _norm_keys(col:pd.Series, base, key:str) -> list[str]:
-    v = col.astype(str).tolist()
-    if key != 'path': return v
-    return [os.path.normpath(p if os.path.isabs(p) or base is None else os.path.join(base, p)) for p in v]
-
-# %% ../nbs/09_fr.ipynb #af28f9a8
-def _bool_col(s:pd.Series, name) -> np.ndarray:
-    if s.dtype == bool: return s.to_numpy()
-    low = s.astype(str).str.strip().str.lower()
-    bad = ~low.isin(_TRUE | _FALSE)
-    if bad.any(): raise FaceDataError(name, f"mated column: {s[bad].iloc[0]!r} in row {s.index[bad][0]} is not true/false or 1/0")
-    return low.isin(_TRUE).to_numpy()
-
-# %% ../nbs/09_fr.ipynb #1fda5493
-def _num_col(s:pd.Series, name, col) -> np.ndarray:
-    v = pd.to_numeric(s, errors='coerce')
-    bad = v.isna()
-    if bad.any():
-        rows = list(s.index[bad][:5])
-        raise FaceDataError(name, f"column {col!r} has {int(bad.sum())} non-numeric or empty value(s), e.g. {s[bad].iloc[0]!r} in row(s) {rows}: fix or drop those rows")
-    return v.to_numpy(np.float64)
-
-# %% ../nbs/09_fr.ipynb #556dcf43
-def _quality_col(q:pd.DataFrame, name, key, column):
-    if column is not None:
-        if column not in q.columns: raise FaceDataError(name, f'no {column!r} column (columns: {list(q.columns)})')
-        return column
-    if 'quality' in q.columns: return 'quality'
-    cands = [c for c in q.columns if c not in (key, 'path', 'identity', 'split') and pd.api.types.is_numeric_dtype(q[c])]
-    if len(cands) == 1: return cands[0]
-    raise FaceDataError(name, f"no 'quality' column and {'no' if not cands else 'several'} numeric candidates ({cands}): name the column")
-
-# %% ../nbs/09_fr.ipynb #9b44b62d
-def join_pairs(pairs, # DataFrame or file: `{key}1`, `{key}2`, mated, sim
-               qualities:dict, # {method: DataFrame or file with `key` and a quality column}
-               key:str='path', # the column naming images in both tables
-               column:str|None=None, # quality column (default 'quality', or the single numeric column)
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict, list]:
-    "(pairs `(P,2)` indices into the image list, mated, sims, {method: qualities of the image list}, image keys), joined by key"
-    p, pname, pbase = _as_table_src(pairs, '<pairs>')
-    k1, k2 = f'{key}1', f'{key}2'
-    if not {k1, k2} <= set(p.columns):
-        if {'i', 'j'} <= set(p.columns):
-            raise FaceDataError(pname, f"pairs by row index (i, j) depend on the row order of another table: give {k1} and {k2} columns (e.g. from `ediffiqa pairs`)")
-        raise FaceDataError(pname, f"no {k1}/{k2} columns (columns: {list(p.columns)})")
-    for c in ('mated', 'sim'):
-        if c not in p.columns: raise FaceDataError(pname, f'no {c!r} column (columns: {list(p.columns)})')
-    if len(p) == 0: raise FaceDataError(pname, 'no pairs')
-    a, b = _norm_keys(p[k1], pbase, key), _norm_keys(p[k2], pbase, key)
-    mated, sims = _bool_col(p['mated'], pname), _num_col(p['sim'], pname, 'sim')
-    if mated.all() or not mated.any(): raise FaceDataError(pname, 'needs both mated and non-mated pairs (the threshold comes from the non-mated ones)')
-    images = list(dict.fromkeys(a + b)); idx = {k: i for i, k in enumerate(images)}
-    ij = np.array([[idx[x], idx[y]] for x, y in zip(a, b)], np.int64)
-    qs = {}
-    for method, t in qualities.items():
-        q, qname, qbase = _as_table_src(t, f'<quality {method}>')
-        if key not in q.columns: raise FaceDataError(qname, f'no {key!r} column (columns: {list(q.columns)})')
-        col = _quality_col(q, qname, key, column)
-        keys = _norm_keys(q[key], qbase, key)
-        v = pd.to_numeric(q[col], errors='coerce')
-        nonnum = v.isna() & q[col].notna()
-        if nonnum.any(): raise FaceDataError(qname, f"quality column {col!r} is not numeric: {q[col][nonnum].iloc[0]!r} in row {q.index[nonnum][0]}")
-        lut = pd.Series(v.to_numpy(np.float64), index=keys)
-        if lut.index.duplicated().any(): raise FaceDataError(qname, f'lists {lut.index[lut.index.duplicated()][0]} twice: one quality per image')
-        missing = [k for k in images if k not in lut.index]
-        if missing: raise FaceDataError(qname, f'has no quality for {missing[0]}' + (f' (and {len(missing)-1} more images of the pairs)' if len(missing) > 1 else '') + ': score every image of the pairs')
-        vals = lut.reindex(images).to_numpy()
-        nan = np.flatnonzero(~np.isfinite(vals))
-        if len(nan): raise FaceDataError(qname, f'quality is NaN/empty for {images[nan[0]]}' + (f' and {len(nan)-1} more' if len(nan) > 1 else '') + ': re-score or drop those images')
-        qs[method] = vals
-    return ij, mated, sims, qs, images
-
-# %% ../nbs/09_fr.ipynb #8bfd2457
-def method_names(files:Sequence[str]) -> dict:
-    "{method: file} from `NAME=FILE` or `FILE` (method = file stem); `FaceDataError` on a duplicate name"
-    out = {}
-    for f in files:
-        name, path = (f.split('=', 1) if '=' in str(f) and not Path(f).exists() else (Path(f).stem, f))
-        if name in out: raise FaceDataError(path, f'method name {name!r} is used twice: name the tables NAME=FILE')
-        out[name] = path
-    return out
-
-# %% ../nbs/09_fr.ipynb #104c84d6
-def evaluate(pairs, # DataFrame or file: `{key}1`, `{key}2`, mated, sim
-             qualities:dict, # {method: DataFrame or file}
-             key:str='path', column:str|None=None, # join key; quality column
-             fmr:float=1e-3, limits=(0.2, 0.3), # FMR of the threshold; pAUC discard limits
-             dataset:str='', fr_model:str='', # labels for the table
-             min_impostors:int=10, # warn when fewer non-mated scores lie above the threshold
-             **edc_kwargs, # passed to `metrics.pauc_table` (pair-quality function, threshold options, ...)
-            ) -> tuple[pd.DataFrame, dict]:
-    "pAUC table and {method: EDCCurve}, with the pairs and qualities joined by key (row order never matters)"
-    from ediffiqa_nb.metrics import pauc_table, fmr_threshold
-    ij, mated, sims, qs, _ = join_pairs(pairs, qualities, key, column)
-    nm = sims[~mated]; t = fmr_threshold(nm, fmr); above = int((nm > t).sum())
-    if above < min_impostors:
-        warnings.warn(f'only {above} of {len(nm)} non-mated scores lie above the threshold at FMR={fmr:g}: too few to measure that FMR '
-                      f'(want >= {min_impostors}, i.e. about {int(np.ceil(min_impostors/fmr)):,} non-mated pairs); use more non-mated pairs or a larger --fmr')
-    return pauc_table(qs, ij, sims=sims, mated=mated, fmr=fmr, limits=tuple(limits), dataset=dataset, fr_model=fr_model,
-                      return_curves=True, **edc_kwargs)
+def __getattr__(name:str):
+    "The names that moved to a later module, still importable from here for one release"
+    if name not in _MOVED: raise AttributeError(f"module 'ediffiqa_nb.fr' has no attribute {name!r}")
+    warnings.warn(f'ediffiqa_nb.fr.{name} moved to {_MOVED[name]}.{name}', DeprecationWarning, stacklevel=2)
+    return getattr(importlib.import_module(_MOVED[name]), name)

@@ -47,9 +47,9 @@ def _file_key(path:Path) -> str:
     return file_hash(path, n=12, remember=True)
 
 # %% ../nbs/15_infer.ipynb #2cfcf14d
-def onnx_model(model:str|Path|None=None, # `.pt` checkpoint (`distill.save_quality_model`) or `.onnx`; None: `default_model()`
+def onnx_model(model:str|Path|None=None, # `.pt` checkpoint (`quality.save_quality_model`) or `.onnx`; None: `default_model()`
               ) -> Path:
-    "An ONNX file of the quality model: `.onnx` as is, `.pt` exported once by `distill.export_onnx` into `cache_dir()`"
+    "An ONNX file of the quality model: `.onnx` as is, `.pt` exported once by `quality.export_onnx` into `cache_dir()`"
     path = Path(model) if model else default_model()
     if path is None: raise _err('model', 'no default eDifFIQA model installed: pass a .pt or .onnx model file')
     if not path.exists(): raise _err(path, 'model file not found: check the path')
@@ -57,7 +57,7 @@ def onnx_model(model:str|Path|None=None, # `.pt` checkpoint (`distill.save_quali
     if path.suffix != '.pt': raise _err(path, f'expected a .pt quality model or an .onnx export, got {path.suffix!r}')
     dst = cache_dir()/f'{path.stem}-{_file_key(path)}.onnx'
     if not dst.exists():
-        from ediffiqa_nb.distill import QualityModel, export_onnx
+        from ediffiqa_nb.quality import QualityModel, export_onnx
         tmp = _atomic_path(dst)
         export_onnx(QualityModel.load(path, device='cpu').model, tmp.with_suffix('.onnx'))
         os.replace(tmp.with_suffix('.onnx'), dst)
@@ -196,7 +196,7 @@ class TorchEngine(Engine):
     def __init__(self, model:Path, slots:int, precision:str='fp32'):
         super().__init__(model, slots); self.precision = precision
         import torch
-        from ediffiqa_nb.distill import QualityModel
+        from ediffiqa_nb.quality import QualityModel
         torch.set_num_threads(1)  # the slots are the parallelism
         self.torch = torch
         self.model = QualityModel.load(model, device='cpu').model.eval().to(memory_format=torch.channels_last)

@@ -10,11 +10,11 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from dataclasses import dataclass, field
-from .core import FaceDataError, rng
+from .core import FaceDataError, rng, l2norm
 
 # %% auto #0
-__all__ = ['minmax', 'Centroids', 'l2norm', 'centroids', 'optimised_labels', 'cluster_identities', 'draw_mated_pairs',
-           'mated_pairs', 'rank_optimise']
+__all__ = ['mated_pairs', 'minmax', 'Centroids', 'centroids', 'optimised_labels', 'cluster_identities', 'draw_mated_pairs',
+           'iwbf_pairs', 'rank_optimise', 'l2norm']
 
 # %% ../nbs/07_labels.ipynb #1e17061e
 def _as_1d(q, name='q') -> np.ndarray:
@@ -46,10 +46,7 @@ class Centroids:
                                 f"threshold={self.threshold:.4f}, {len(self.fallback_ids)} fallback)")
 
 # %% ../nbs/07_labels.ipynb #0f5a03c1
-def l2norm(x:np.ndarray) -> np.ndarray:
-    "Rows of `x` scaled to unit L2 norm"
-    x = np.asarray(x, dtype=np.float32)
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+_all_ = ['l2norm']   # `core.l2norm`, re-exported: the labels are computed on unit embeddings
 
 # %% ../nbs/07_labels.ipynb #e2eca85f
 def centroids(emb, # (N, d) teacher embeddings (raw; they are L2-normalised here)
@@ -128,10 +125,17 @@ def draw_mated_pairs(clusters, # (N,) cluster index within the identity (`cluste
     return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
 
 # %% ../nbs/07_labels.ipynb #d77465e1
-def mated_pairs(emb, identities, C:int=20, seed=0) -> np.ndarray:
+def iwbf_pairs(emb, # (N, d) FR embeddings
+               identities, # (N,) identities
+               C:int=20, # clusters per identity
+               seed=0, # seed (or a numpy Generator) for the clustering and the draw
+              ) -> np.ndarray:
     "`draw_mated_pairs` on a fresh clustering (`cluster_identities`): one draw of IWBF mated pairs"
     g = rng(seed)
     return draw_mated_pairs(cluster_identities(emb, identities, C, g), identities, g)
+
+# %% ../nbs/07_labels.ipynb #d8b89721
+mated_pairs = iwbf_pairs   # the old name, kept for one release: prefer `iwbf_pairs`
 
 # %% ../nbs/07_labels.ipynb #8af775ae
 def _index_ranks(x:np.ndarray, order:np.ndarray|None=None) -> np.ndarray:

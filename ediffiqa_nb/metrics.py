@@ -6,15 +6,16 @@
 from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
-from .core import FaceDataError
+from .core import FaceDataError, l2norm
 
 # %% auto #0
-__all__ = ['PAIR_QUALITY', 'ERROR_RULES', 'fmr_threshold', 'EDCCurve', 'pair_quality', 'is_error', 'edc_threshold', 'edc',
-           'fm_edc', 'PAUC', 'pauc', 'erc', 'exhaustive_pairs', 'pauc_table', 'plot_edc', 'template_embeddings',
-           'template_tar']
+__all__ = ['PAIR_QUALITY', 'ERROR_RULES', 'threshold_at_fmr', 'fmr_threshold', 'EDCCurve', 'pair_quality', 'is_error',
+           'edc_threshold', 'edc', 'fm_edc', 'PAUC', 'pauc', 'erc', 'exhaustive_pairs', 'pauc_table', 'plot_edc',
+           'template_embeddings', 'template_tar', 'cosine', 'pair_similarities', 'fnmr', 'tar_at_far', 'roc', 'rank1',
+           'all_pairs']
 
 # %% ../nbs/06_metrics.ipynb #bbba50fa
 def fmr_threshold(nonmated_sim, # similarities of the non-mated comparisons
@@ -316,9 +317,6 @@ def plot_edc(curves:dict, # {method: EDCCurve}
     if title: ax.set_title(title)
     return ax
 
-# %% ../nbs/06_metrics.ipynb #a878773d
-def _l2n(x): return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
 # %% ../nbs/06_metrics.ipynb #76635703
 def template_embeddings(emb, # `(N,d)` frame embeddings (raw or normalised)
                         quality, # `(N,)` frame qualities
@@ -326,7 +324,7 @@ def template_embeddings(emb, # `(N,d)` frame embeddings (raw or normalised)
                         mode:str='best', # 'best', 'weighted' or 'mean'
                        ) -> tuple[np.ndarray, np.ndarray]:
     "One normalised embedding per template: `(keys, (T,d) embeddings)`, keys sorted"
-    e = _l2n(_check(emb, 'emb')); q = _check(quality, 'quality').ravel(); tid = np.asarray(template_ids)
+    e = l2norm(_check(emb, 'emb'), dtype=None); q = _check(quality, 'quality').ravel(); tid = np.asarray(template_ids)
     if not len(e) == len(q) == len(tid): raise FaceDataError('emb', 'emb, quality and template_ids differ in length')
     if mode not in ('best', 'weighted', 'mean'): raise ValueError(f"mode must be 'best', 'weighted' or 'mean', got {mode!r}")
     if mode == 'weighted' and (q < 0).any(): raise FaceDataError('quality', "'weighted' needs qualities >= 0")
@@ -339,7 +337,7 @@ def template_embeddings(emb, # `(N,d)` frame embeddings (raw or normalised)
     wsum = np.bincount(inv, w, T)
     w = np.where(wsum[inv] > 0, w, 1.0)       # all-zero templates: plain mean
     out = np.zeros((T, e.shape[1])); np.add.at(out, inv, w[:, None]*e)
-    return keys, _l2n(out)
+    return keys, l2norm(out, dtype=None)
 
 # %% ../nbs/06_metrics.ipynb #948bb686
 def template_tar(emb, # `(N,d)` frame embeddings
@@ -358,3 +356,57 @@ def template_tar(emb, # `(N,d)` frame embeddings
     P, M = exhaustive_pairs(tident); S = np.einsum('pd,pd->p', te[P[:, 0]], te[P[:, 1]])
     if M.sum() == 0 or (~M).sum() == 0: raise FaceDataError('templates', 'need mated and non-mated template pairs')
     return {far: float((S[M] > fmr_threshold(S[~M], far)).mean()) for far in fars}
+
+# %% ../nbs/06_metrics.ipynb #959ae2ab
+def cosine(a, b) -> np.ndarray:
+    "Row-wise cosine similarity of two `(N,d)` arrays (or one row against many)"
+    a, b = np.atleast_2d(np.asarray(a, np.float64)), np.atleast_2d(np.asarray(b, np.float64))
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    return ((a*b).sum(1) / np.maximum(na*nb, 1e-12)).astype(np.float32)
+
+# %% ../nbs/06_metrics.ipynb #d42f9fc4
+def pair_similarities(emb:np.ndarray, # (N,d) embeddings
+                      pairs:np.ndarray, # (M,2) row indices
+                     ) -> np.ndarray:
+    "Cosine similarity of each pair of rows"
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    e = np.asarray(emb, np.float32); e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    out = np.empty(len(pairs), np.float32)
+    for i in range(0, len(pairs), 1 << 16):  # chunked: millions of pairs without gigabytes of temporaries
+        p = pairs[i:i + (1 << 16)]; out[i:i+len(p)] = np.einsum('ij,ij->i', e[p[:, 0]], e[p[:, 1]])
+    return out
+
+# %% ../nbs/06_metrics.ipynb #931d37fa
+threshold_at_fmr = fmr_threshold   # the one threshold rule, by the name `fr` gave it
+
+# %% ../nbs/06_metrics.ipynb #34fe81fb
+def fnmr(mated:np.ndarray, thr:float) -> float:
+    "False non-match rate: fraction of mated scores <= `thr`"
+    return float(np.mean(np.asarray(mated) <= thr))
+
+# %% ../nbs/06_metrics.ipynb #69457ad0
+def tar_at_far(mated:np.ndarray, nonmated:np.ndarray, far:float=1e-3) -> float:
+    "True accept rate at the threshold giving false accept rate `far`"
+    return 1.0 - fnmr(mated, threshold_at_fmr(nonmated, far))
+
+# %% ../nbs/06_metrics.ipynb #4d58ec9d
+def roc(mated:np.ndarray, nonmated:np.ndarray) -> pd.DataFrame:
+    "ROC at every distinct score: columns `threshold`, `fmr`, `tar` (threshold descending, from (0,0) to (1,1))"
+    m, n = np.sort(np.asarray(mated, np.float64).ravel()), np.sort(np.asarray(nonmated, np.float64).ravel())
+    thr = np.r_[np.unique(np.r_[m, n])[::-1], -np.inf]
+    tar = (len(m) - np.searchsorted(m, thr, 'right')) / len(m)
+    fm = (len(n) - np.searchsorted(n, thr, 'right')) / len(n)
+    return pd.DataFrame({'threshold': thr, 'fmr': fm, 'tar': tar})
+
+# %% ../nbs/06_metrics.ipynb #63eef735
+def rank1(emb:np.ndarray, identities:Sequence) -> float:
+    "Leave-one-out rank-1 identification rate (each image against all others, cosine)"
+    e = np.asarray(emb, np.float32); e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    ids = np.asarray(identities); s = e @ e.T; np.fill_diagonal(s, -np.inf)
+    return float(np.mean(ids[s.argmax(1)] == ids))
+
+# %% ../nbs/06_metrics.ipynb #ee41ce80
+def all_pairs(identities:Sequence) -> tuple[np.ndarray, np.ndarray]:
+    "`exhaustive_pairs` split into the mated and the non-mated `(P,2)` index pairs (i < j)"
+    p, mated = exhaustive_pairs(identities)
+    return p[mated], p[~mated]

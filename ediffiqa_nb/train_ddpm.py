@@ -16,26 +16,29 @@ from PIL import Image
 from fastai.basics import *
 from fastai.callback.all import *
 from copy import deepcopy
+from dataclasses import dataclass, asdict, fields, replace
+import cv2
+from fastcore.basics import patch
 from fastai.torch_core import rank_distrib, num_distrib
-from .core import (FaceDataError, read_image, img2tensor, tensor2img, atomic_save, atomic_write,
+from .core import (FaceDataError, read_image, aligned_face, img2tensor, tensor2img, atomic_save, atomic_write,
                               default_device, seed_everything, torch_rng, shared_data, skip_msg)
 from .unet import Unet, unet_tiny, count_params
 from .diffusion import Diffusion, time_blend
 from .degrade import degrade
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'DDPM_FORMAT', 'load_face112', 'celeba_paths', 'DDPMDataset', 'DDPMTrainModel', 'ddpm_loss',
-           'EMA', 'StepLimit', 'StepLogger', 'ddpm_config', 'rng_state', 'set_rng_state', 'DDPMCheckpoint',
+__all__ = ['CHECKPOINT_FORMAT', 'DDPM_PAPER', 'DDPM_FORMAT', 'load_face112', 'celeba_paths', 'DDPMDataset', 'DDPMTrainModel',
+           'ddpm_loss', 'EMA', 'StepLimit', 'StepLogger', 'ddpm_config', 'rng_state', 'set_rng_state', 'DDPMCheckpoint',
            'read_checkpoint', 'load_checkpoint', 'recon_grid', 'ReconstructionGrid', 'fastai_distributed', 'build_ddpm',
-           'ddpm_learner', 'train_ddpm', 'save_ddpm', 'infer_unet_config', 'load_ddpm', 'ddp_smoke_test']
+           'ddpm_learner', 'DDPMRecipe', 'train_ddpm', 'save_ddpm', 'infer_unet_config', 'load_ddpm', 'ddp_smoke_test']
 
 # %% ../nbs/11_train_ddpm.ipynb #cce69ae1
 def load_face112(path, # image file (176x176 margin crop, 112x112 aligned face, or any size)
-                 size:int=112) -> np.ndarray:
-    "An aligned face as uint8 `(size, size, 3)`: centre 112 of a 176 crop, else resized"
-    import cv2
+                 size:int=112, # side of the returned face
+                ) -> np.ndarray:
+    "An aligned face as uint8 `(size, size, 3)`: `core.aligned_face` for aligned crops, resized when `size` differs; other images resized"
     img = read_image(path)
-    if img.shape[:2] == (176, 176): img = img[32:144, 32:144]
+    if img.shape[:2] in ((112, 112), (176, 176)): img = aligned_face(img)
     if img.shape[:2] != (size, size):
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA if img.shape[0] > size else cv2.INTER_CUBIC)
     return np.ascontiguousarray(img)
@@ -73,32 +76,52 @@ class DDPMDataset(torch.utils.data.Dataset):
         self.shuffle, self.canvas, self.cache = shuffle, canvas, cache
         self.degrade_fn = partial(degrade, canvas=canvas) if degrade_fn == 'auto' else degrade_fn
         self._img, self._perm = {}, (None, None)
-    def __len__(self): return max(0, self.stop - self.start)
-    def face(self, i:int) -> np.ndarray:
-        "Clean face `i` (uint8 HWC)"
-        if i in self._img: return self._img[i]
-        img = load_face112(self.paths[i], self.size)
-        if self.cache: self._img[i] = img
-        return img
-    def image_index(self, k:int) -> int:
-        "Index of the image behind stream sample `k`"
-        n = len(self.paths); e, pos = divmod(int(k), n)
-        if not self.shuffle: return pos
-        if self._perm[0] != e: self._perm = (e, np.random.default_rng([self.seed, 0, e]).permutation(n))
-        return int(self._perm[1][pos])
-    def sample(self, k:int) -> tuple:
-        "Stream sample `k`: (x0, d, t, noise, x0), every draw seeded by (seed, k)"
-        i = self.image_index(k); r = np.random.default_rng([self.seed, 1, int(k)])
-        img = self.face(i)
-        if self.flip and r.random() < 0.5: img = np.ascontiguousarray(img[:, ::-1])
-        d = img if self.degrade_fn is None else self.degrade_fn(img, seed=int(r.integers(2**62)))
-        if d.shape != img.shape: raise FaceDataError(self.paths[i], f'degradation returned shape {d.shape}, expected {img.shape}')
-        t = torch.tensor(int(r.integers(self.T_prime)))
-        noise = torch.randn(3, *img.shape[:2], generator=torch_rng(int(r.integers(2**62))))
-        x0 = img2tensor(img)
-        return x0, img2tensor(d), t, noise, x0
-    def __getitem__(self, j): return self.sample(self.start + j)
-    def new_empty(self): return type(self)([], self.size, self.degrade_fn, self.seed, self.flip, self.T_prime, 0, 0, self.shuffle, self.canvas, self.cache)
+
+# %% ../nbs/11_train_ddpm.ipynb #bd1e1cd2
+@patch
+def __len__(self:DDPMDataset): return max(0, self.stop - self.start)
+
+# %% ../nbs/11_train_ddpm.ipynb #8a347ad1
+@patch
+def face(self:DDPMDataset, i:int) -> np.ndarray:
+    "Clean face `i` (uint8 HWC)"
+    if i in self._img: return self._img[i]
+    img = load_face112(self.paths[i], self.size)
+    if self.cache: self._img[i] = img
+    return img
+
+# %% ../nbs/11_train_ddpm.ipynb #7e699809
+@patch
+def image_index(self:DDPMDataset, k:int) -> int:
+    "Index of the image behind stream sample `k`"
+    n = len(self.paths); e, pos = divmod(int(k), n)
+    if not self.shuffle: return pos
+    if self._perm[0] != e: self._perm = (e, np.random.default_rng([self.seed, 0, e]).permutation(n))
+    return int(self._perm[1][pos])
+
+# %% ../nbs/11_train_ddpm.ipynb #ffcc87b7
+@patch
+def sample(self:DDPMDataset, k:int) -> tuple:
+    "Stream sample `k`: (x0, d, t, noise, x0), every draw seeded by (seed, k)"
+    i = self.image_index(k); r = np.random.default_rng([self.seed, 1, int(k)])
+    img = self.face(i)
+    if self.flip and r.random() < 0.5: img = np.ascontiguousarray(img[:, ::-1])
+    d = img if self.degrade_fn is None else self.degrade_fn(img, seed=int(r.integers(2**62)))
+    if d.shape != img.shape: raise FaceDataError(self.paths[i], f'degradation returned shape {d.shape}, expected {img.shape}')
+    t = torch.tensor(int(r.integers(self.T_prime)))
+    noise = torch.randn(3, *img.shape[:2], generator=torch_rng(int(r.integers(2**62))))
+    x0 = img2tensor(img)
+    return x0, img2tensor(d), t, noise, x0
+
+# %% ../nbs/11_train_ddpm.ipynb #913635cb
+@patch
+def __getitem__(self:DDPMDataset, j): return self.sample(self.start + j)
+
+# %% ../nbs/11_train_ddpm.ipynb #dfedee1a
+@patch
+def new_empty(self:DDPMDataset):
+    "An empty `DDPMDataset` with the same settings"
+    return type(self)([], self.size, self.degrade_fn, self.seed, self.flip, self.T_prime, 0, 0, self.shuffle, self.canvas, self.cache)
 
 # %% ../nbs/11_train_ddpm.ipynb #07b2d1ca
 class DDPMTrainModel(nn.Module):
@@ -151,7 +174,9 @@ class EMA(Callback):
         if not self.initted: self._copy(model); self.initted = True
         b = self.current_decay()
         for e, p in zip(self.ema_model.parameters(), model.parameters()): e.sub_((e - p.detach().to(e.dtype)).mul_(1. - b))
-    def state(self) -> dict: return dict(n=self.n, initted=self.initted)
+    def state(self) -> dict:
+        "The counters a checkpoint stores (with the EMA weights)"
+        return dict(n=self.n, initted=self.initted)
     def after_step(self): self.update(_unwrap(self.learn.model))
     def before_validate(self):
         m = _unwrap(self.learn.model)
@@ -205,23 +230,27 @@ def set_rng_state(s:dict):
     random.setstate(s['python']); np.random.set_state(s['numpy']); torch.set_rng_state(s['torch'])
     if s.get('cuda') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
-# %% ../nbs/11_train_ddpm.ipynb #ef5efcf4
+# %% ../nbs/11_train_ddpm.ipynb #ae5e73bc
 CHECKPOINT_FORMAT = 'ediffiqa_nb.ddpm-checkpoint/2'
 
+# %% ../nbs/11_train_ddpm.ipynb #ef5efcf4
 class DDPMCheckpoint(Callback):
     "Save weights, EMA, optimizer, step, stream position and RNG states to `path` every `every` steps and after fitting (rank 0)"
     order = StepLogger.order + 1
-    def __init__(self, path, every:int=500, eff_bs:int=64): self.path, self.every, self.eff_bs = Path(path), every, eff_bs
+    def __init__(self, path, every:int=500, eff_bs:int=64,
+                 recipe:dict|None=None, # stored as the checkpoint's 'recipe' (`DDPMRecipe.as_dict()`)
+                ): self.path, self.every, self.eff_bs, self.recipe = Path(path), every, eff_bs, recipe
     def after_step(self):
         if self.every and self.learn.ema.n % self.every == 0: self.save()
     def after_fit(self): self.save()
     def save(self):
+        "Write the checkpoint now (rank 0 only)"
         if rank_distrib() != 0: return
         m, ema = _unwrap(self.learn.model), self.learn.ema
         atomic_save(dict(format=CHECKPOINT_FORMAT, config=ddpm_config(m.diffusion), model=m.state_dict(),
                          ema=ema.ema_model.state_dict(), ema_state=ema.state(), opt=self.learn.opt.state_dict(),
                          step=ema.n, samples=ema.n * self.eff_bs, rng=rng_state(),
-                         history=getattr(getattr(self.learn, 'step_logger', None), 'history', [])), self.path)
+                         history=getattr(getattr(self.learn, 'step_logger', None), 'history', []), recipe=self.recipe), self.path)
 
 # %% ../nbs/11_train_ddpm.ipynb #fadc8967
 def read_checkpoint(path) -> dict:
@@ -310,73 +339,116 @@ def ddpm_learner(dls:DataLoaders, diffusion:Diffusion, lr:float=8e-5, eff_bs:int
         else: raise ValueError(f"mixed_precision must be None, 'bf16' or 'fp16', got {mixed_precision!r}")
     return learn
 
+# %% ../nbs/11_train_ddpm.ipynb #23a52f4a
+@dataclass
+class DDPMRecipe:
+    "How `train_ddpm` trains the DDPM: the released DifFIQA recipe with a small UNet and 1000 steps by default"
+    dim:int=16 # UNet base channels (paper: 128)
+    dim_mults:tuple|None=None # channel multipliers (default: (1,2,4,8) for dim>=64, else (1,2,4,4))
+    unet_kwargs:dict|None=None # further `Unet` arguments (e.g. attn_heads, attn_dim_head)
+    size:int=112 # image side (112: aligned faces; smaller only for quick tests)
+    steps:int=1000 # optimizer steps (effective batches) in all (paper: 100k)
+    batch_size:int=16 # micro-batch per process (released: 16)
+    eff_batch_size:int=64 # effective batch via gradient accumulation (released: 16 x 4)
+    lr:float=8e-5 # Adam learning rate (released: 8e-5)
+    ema_decay:float=0.995 # EMA decay (released: 0.995)
+    ema_every:int=10 # EMA update interval in steps (released: 10)
+    ema_after:int=100 # EMA copies the weights up to this step (ema_pytorch's default 100)
+    degrade_fn:object='auto' # degradation d(x) (see `DDPMDataset`)
+    canvas:int|None=512 # canvas of the 'auto' degradation (released: 512)
+    valid_pct:float=0.05 # hold-out fraction, at most 64 images (released: none)
+    seed:int=0 # seed for the split, init and the training stream
+    mixed_precision:str|None=None # None: fp32 (released); 'bf16'/'fp16' autocast on CUDA
+    workers:int=0 # DataLoader workers (degradations run in them)
+    every:int=500 # checkpoint / sample-grid interval in steps
+    log_every:int=0 # print the loss every n steps
+    half:bool=True # store ddpm.pt weights in fp16
+    save_online:bool=False # also store the online (non-EMA) weights in ddpm.pt
+    _aliases = dict(bs='batch_size', eff_bs='eff_batch_size', num_workers='workers')   # train_ddpm's former argument names
+
+# %% ../nbs/11_train_ddpm.ipynb #ba2edb1c
+@patch
+def override(self:DDPMRecipe, **kw) -> DDPMRecipe:
+    "A copy with the fields in `kw` replaced (also under the former names `bs`, `eff_bs`, `num_workers`)"
+    names, al = {f.name for f in fields(self)}, self._aliases
+    bad = [k for k in kw if al.get(k, k) not in names]
+    if bad: raise TypeError(f"unexpected keyword argument(s) {', '.join(map(repr, bad))}: not DDPMRecipe fields ({', '.join(sorted(names))})")
+    both = [k for k in kw if k in al and al[k] in kw]
+    if both: raise TypeError(f'{both[0]!r} and {al[both[0]]!r} name the same DDPMRecipe field; pass one')
+    return replace(self, **{al.get(k, k): v for k, v in kw.items()})
+
+# %% ../nbs/11_train_ddpm.ipynb #92c0d04e
+@patch
+def as_dict(self:DDPMRecipe) -> dict:
+    "`dataclasses.asdict`, with a callable `degrade_fn` as its name"
+    fn = self.degrade_fn
+    if callable(fn): fn = f"{getattr(fn, '__module__', '')}.{fn.__qualname__}" if hasattr(fn, '__qualname__') else repr(fn)
+    return asdict(replace(self, degrade_fn=fn))
+
+# %% ../nbs/11_train_ddpm.ipynb #5ef2228e
+DDPM_PAPER = DDPMRecipe(dim=128, steps=100_000, valid_pct=0.)
+
+# %% ../nbs/11_train_ddpm.ipynb #b6bdbe7b
+def _ddpm_dls(tr:list, va:list, r:DDPMRecipe, start:int, dev, T_prime:int) -> DataLoaders:
+    "fastai `DataLoaders` of the training stream from sample `start` and of the validation stream"
+    kw = dict(degrade_fn=r.degrade_fn, canvas=r.canvas, T_prime=T_prime)
+    vds = DDPMDataset(va, r.size, seed=r.seed + 1, flip=False, shuffle=False, **kw)
+    dl = lambda ds_: DataLoader(ds_, bs=r.batch_size, shuffle=False, drop_last=False, num_workers=r.workers, device=dev)
+    return DataLoaders(dl(DDPMDataset(tr, r.size, seed=r.seed, start=start, stop=max(start, r.steps * r.eff_batch_size), **kw)), dl(vds), device=dev)
+
 # %% ../nbs/11_train_ddpm.ipynb #d3e04838
 def train_ddpm(paths:list, # training images (aligned 112x112 faces or 176x176 margin crops)
                out_dir, # folder for checkpoint.pt, samples/, history.csv and ddpm.pt
-               dim:int=16, # UNet base channels (128: the paper's model)
-               steps:int=1000, # optimizer steps (effective batches) in all
-               bs:int=16, # micro-batch per process (released: 16)
-               seed:int=0, # seed for the split, init and the training stream
-               dim_mults:tuple|None=None, # channel multipliers (default: (1,2,4,8) for dim>=64, else (1,2,4,4))
-               eff_bs:int=64, # effective batch via gradient accumulation (released: 16 x 4)
-               lr:float=8e-5, # Adam learning rate (released: 8e-5)
-               ema_decay:float=0.995, # EMA decay (released: 0.995)
-               ema_every:int=10, # EMA update interval in steps (released: 10)
-               ema_after:int=100, # EMA copies the weights up to this step (ema_pytorch's default 100)
-               degrade_fn='auto', # degradation d(x) (see `DDPMDataset`)
-               canvas:int|None=512, # canvas of the 'auto' degradation (released: 512)
-               valid_pct:float=0.05, # hold-out fraction (at most 64 images)
-               every:int=500, # checkpoint / sample-grid interval in steps
+               recipe:DDPMRecipe|None=None, # how to train (default: `DDPMRecipe()`)
                resume:bool=True, # continue from out_dir/checkpoint.pt when present
                device=None, # default: `core.default_device()`
-               num_workers:int=0, # DataLoader workers (degradations run in them)
                time_limit:float|None=None, # stop (and save) after this many seconds
-               half:bool=True, # store ddpm.pt weights in fp16
-               log_every:int=0, # print the loss every n steps
-               mixed_precision:str|None=None, # None: fp32 (released); 'bf16'/'fp16' autocast on CUDA
-               unet_kwargs:dict|None=None, # further `Unet` arguments (e.g. attn_heads, attn_dim_head)
-               save_online:bool=False, # also store the online (non-EMA) weights in ddpm.pt
                cbs:list|None=None, # extra fastai callbacks
-               size:int=112, # image side (112: aligned faces; smaller only for quick tests)
+               **overrides, # `DDPMRecipe` fields replacing the recipe's (also the former names `bs`, `eff_bs`, `num_workers`)
               ) -> Learner:
-    "Train the DifFIQA DDPM on `paths` with the released recipe, writing `out_dir/ddpm.pt` (config + EMA weights); returns the Learner"
-    out = Path(out_dir); seed_everything(seed)
+    "Train the DifFIQA DDPM on `paths` with `recipe`, writing `out_dir/ddpm.pt` (config + EMA weights); returns the Learner"
+    if recipe is not None and not isinstance(recipe, DDPMRecipe): raise TypeError(f'recipe must be a DDPMRecipe, got {type(recipe).__name__}')
+    r = (recipe or DDPMRecipe()).override(**overrides)
+    out = Path(out_dir); seed_everything(r.seed)
     paths = [Path(p) for p in paths]
     if not paths: raise FaceDataError(str(paths), 'no training images')
     world = max(1, num_distrib())
-    if eff_bs % (bs * world): raise ValueError(f'eff_bs={eff_bs} must be a multiple of bs * processes = {bs * world}')
+    if r.eff_batch_size % (r.batch_size * world):
+        raise ValueError(f'eff_batch_size={r.eff_batch_size} must be a multiple of bs (batch_size) * processes = {r.batch_size * world}')
+    if rank_distrib() == 0: print(f'train_ddpm: {r}', flush=True)
     dev = default_device(device)
-    tr, va = _split(paths, valid_pct, seed)
+    tr, va = _split(paths, r.valid_pct, r.seed)
     ck = read_checkpoint(out/'checkpoint.pt') if resume and (out/'checkpoint.pt').exists() else None
-    torch.manual_seed(seed)
-    dif = build_ddpm(dim, dim_mults, **(unet_kwargs or {}))
-    grid_src = torch.stack([img2tensor(load_face112(p, size)) for p in (va or tr)[:8]])
-    cbs = [StepLimit(steps, time_limit), DDPMCheckpoint(out/'checkpoint.pt', every, eff_bs), ReconstructionGrid(grid_src, out, every)] + list(cbs or [])
-    mk = lambda start: DDPMDataset(tr, size, degrade_fn=degrade_fn, seed=seed, start=start, stop=max(start, steps * eff_bs), canvas=canvas, T_prime=dif.T_prime)
-    vds = DDPMDataset(va, size, degrade_fn=degrade_fn, seed=seed + 1, flip=False, shuffle=False, canvas=canvas, T_prime=dif.T_prime)
-    dl = lambda ds_: DataLoader(ds_, bs=bs, shuffle=False, drop_last=False, num_workers=num_workers, device=dev)
-    learn = ddpm_learner(DataLoaders(dl(mk(ck['samples'] if ck else 0)), dl(vds), device=dev), dif, lr=lr, eff_bs=eff_bs, bs=bs, ema_decay=ema_decay,
-                         ema_every=ema_every, ema_after=ema_after, mixed_precision=mixed_precision, cbs=cbs)
-    learn.step_logger.every = log_every
+    torch.manual_seed(r.seed)
+    dif = build_ddpm(r.dim, r.dim_mults, **(r.unet_kwargs or {}))
+    grid_src = torch.stack([img2tensor(load_face112(p, r.size)) for p in (va or tr)[:8]])
+    cbs = [StepLimit(r.steps, time_limit), DDPMCheckpoint(out/'checkpoint.pt', r.every, r.eff_batch_size, recipe=r.as_dict()),
+           ReconstructionGrid(grid_src, out, r.every)] + list(cbs or [])
+    dls = _ddpm_dls(tr, va, r, ck['samples'] if ck else 0, dev, dif.T_prime)
+    learn = ddpm_learner(dls, dif, lr=r.lr, eff_bs=r.eff_batch_size, bs=r.batch_size, ema_decay=r.ema_decay, ema_every=r.ema_every,
+                         ema_after=r.ema_after, mixed_precision=r.mixed_precision, cbs=cbs)
+    learn.step_logger.every, learn.recipe = r.log_every, r
     if ck is not None:
         load_checkpoint(learn, ck)
         print(f"resuming from step {ck['step']} (stream sample {ck['samples']})")
     with learn.no_bar(), learn.no_logging():
-        if learn.ema.n < steps:
+        if learn.ema.n < r.steps:
             if num_distrib() > 1:
                 fastai_distributed()
-                with learn.distrib_ctx(): learn.fit(1, lr)
-            else: learn.fit(1, lr)
+                with learn.distrib_ctx(): learn.fit(1, r.lr)
+            else: learn.fit(1, r.lr)
     if rank_distrib() == 0:
-        save_ddpm(learn, out/'ddpm.pt', half=half, online=save_online)
+        save_ddpm(learn, out/'ddpm.pt', half=r.half, online=r.save_online, recipe=r.as_dict())
         atomic_save(pd.DataFrame(learn.step_logger.history), out/'history.csv')
     return learn
 
-# %% ../nbs/11_train_ddpm.ipynb #e431f71d
+# %% ../nbs/11_train_ddpm.ipynb #8f00bb77
 DDPM_FORMAT = 'ediffiqa_nb.ddpm/2'
 
+# %% ../nbs/11_train_ddpm.ipynb #e431f71d
 def save_ddpm(learn_or_diffusion, path, half:bool=True, # store floating-point weights in fp16
               online:bool=False, # also store the online (non-EMA) weights of a Learner
+              recipe:dict|None=None, # the training recipe (`DDPMRecipe.as_dict()`), stored as 'recipe'
              ) -> Path:
     "Write config + (EMA) denoiser weights atomically to `path`"
     cast = lambda sd: {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in sd.items()}
@@ -388,7 +460,7 @@ def save_ddpm(learn_or_diffusion, path, half:bool=True, # store floating-point w
         if online: extra['online_state_dict'] = cast(_unwrap(learn.model).diffusion.model.state_dict())
     else: dif, step, hist = learn_or_diffusion, None, []
     return atomic_save(dict(config=ddpm_config(dif), state_dict=cast(dif.model.state_dict()), step=step, history=hist,
-                            format=DDPM_FORMAT, **extra), path)
+                            format=DDPM_FORMAT, recipe=recipe, **extra), path)
 
 # %% ../nbs/11_train_ddpm.ipynb #5e208de8
 def infer_unet_config(sd:dict, # UNet state dict in the released layout
@@ -409,11 +481,12 @@ def infer_unet_config(sd:dict, # UNet state dict in the released layout
 # %% ../nbs/11_train_ddpm.ipynb #e68c658e
 def _strip(sd:dict, prefix:str) -> dict: return {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
 
-# %% ../nbs/11_train_ddpm.ipynb #a60aaaa7
+# %% ../nbs/11_train_ddpm.ipynb #ea0222c1
 _OLD = ('written by ediffiqa_nb before it computed the released DifFIQA network (RMSNorm instead of the channel LayerNorm, '
         'plain middle attention, no 1/(h w) in the linear attention, other state-dict keys): its weights would compute a '
         'different function, so they cannot be migrated; retrain it with `train_ddpm` / `ediffiqa train-ddpm`')
 
+# %% ../nbs/11_train_ddpm.ipynb #a60aaaa7
 def _ddpm_weights(ck, weights:str, src:str):
     "(unet state dict, config or None, T) from any supported file content"
     if weights not in ('ema', 'model'): raise ValueError(f"weights must be 'ema' or 'model', got {weights!r}")

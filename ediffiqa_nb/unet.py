@@ -155,7 +155,17 @@ class _PixelUnshuffleDown(nn.Sequential):
 # %% ../nbs/04_unet.ipynb #3c045c18
 def _unshuffle_down(dim, dim_out=None): return _PixelUnshuffleDown(dim, dim_out or dim)
 
-# %% ../nbs/04_unet.ipynb #7119ac75
+# %% ../nbs/04_unet.ipynb #57bf8189
+def _unet_level(block, # ResNet block factory `block(dim_in, dim)` (time-conditioned)
+                attn, # attention factory `attn(dim)`: residual pre-normed linear attention
+                dim_in:int, # channels into the ResNet blocks (decoder: with the skip concatenated)
+                dim:int, # channels out of the ResNet blocks
+                resample, # zero-argument factory of the level's down/upsampling layer
+               ) -> nn.ModuleList:
+    "One UNet level, keyed as released: `[block, block, attn, resample]`"
+    return nn.ModuleList([block(dim_in, dim), block(dim_in, dim), attn(dim), resample()])
+
+# %% ../nbs/04_unet.ipynb #a73b1ac5
 class Unet(nn.Module):
     "DDPM UNet (the released DifFIQA network) predicting an image from a noisy image `x` and integer timesteps `t`"
     def __init__(self,
@@ -175,56 +185,51 @@ class Unet(nn.Module):
                            resnet_groups=resnet_groups, attn_heads=attn_heads, attn_dim_head=attn_dim_head,
                            full_attn_mid=full_attn_mid, downsample=downsample)
         self.channels, self.channels_last = channels, False
-        init_dim = init_dim or dim
+        init_dim, time_dim = init_dim or dim, dim * 4
         self.init_conv = nn.Conv2d(channels, init_dim, 7, padding=3)
         dims = [init_dim, *[dim * m for m in dim_mults]]
-        in_out = list(zip(dims[:-1], dims[1:]))
-        block = partial(ResnetBlock, groups=resnet_groups)
-        time_dim = dim * 4
+        in_out = list(zip(dims[:-1], dims[1:])); n = len(in_out)
+        block = partial(ResnetBlock, groups=resnet_groups, time_emb_dim=time_dim)
         self.time_mlp = nn.Sequential(SinusoidalPosEmb(dim), nn.Linear(dim, time_dim), nn.GELU(), nn.Linear(time_dim, time_dim))
-        lin_attn = lambda d: LinearAttention(d, heads=attn_heads, dim_head=attn_dim_head)
+        lin_attn = partial(LinearAttention, heads=attn_heads, dim_head=attn_dim_head)
         attn = lambda d: Residual(PreNorm(d, lin_attn(d)))
-        down = Downsample if downsample == 'conv4' else _unshuffle_down
+        down, conv3 = Downsample if downsample == 'conv4' else _unshuffle_down, partial(nn.Conv2d, kernel_size=3, padding=1)
         self.downs, self.ups = nn.ModuleList([]), nn.ModuleList([])
-        n = len(in_out)
         for i, (d_in, d_out) in enumerate(in_out):
-            last = i == n - 1
-            self.downs.append(nn.ModuleList([block(d_in, d_in, time_emb_dim=time_dim), block(d_in, d_in, time_emb_dim=time_dim),
-                                             attn(d_in), nn.Conv2d(d_in, d_out, 3, padding=1) if last else down(d_in, d_out)]))
-        mid = dims[-1]
-        self.mid_block1 = block(mid, mid, time_emb_dim=time_dim)
-        mid_fn = Attention(mid, heads=attn_heads, dim_head=attn_dim_head) if full_attn_mid else lin_attn(mid)
-        self.mid_attn = Residual(PreNorm(mid, mid_fn))
-        self.mid_block2 = block(mid, mid, time_emb_dim=time_dim)
+            self.downs.append(_unet_level(block, attn, d_in, d_in, partial(conv3 if i == n - 1 else down, d_in, d_out)))
+        mid = dims[-1]; self.mid_block1 = block(mid, mid)
+        self.mid_attn = Residual(PreNorm(mid, Attention(mid, heads=attn_heads, dim_head=attn_dim_head) if full_attn_mid else lin_attn(mid)))
+        self.mid_block2 = block(mid, mid)
         for i, (d_in, d_out) in enumerate(reversed(in_out)):
-            last = i == n - 1
-            self.ups.append(nn.ModuleList([block(d_out + d_in, d_out, time_emb_dim=time_dim), block(d_out + d_in, d_out, time_emb_dim=time_dim),
-                                           attn(d_out), nn.Conv2d(d_out, d_in, 3, padding=1) if last else Upsample(d_out, d_in)]))
-        self.out_dim = out_dim or channels
-        self.final_res_block = block(init_dim * 2, dim, time_emb_dim=time_dim)
+            self.ups.append(_unet_level(block, attn, d_out + d_in, d_out, partial(conv3 if i == n - 1 else Upsample, d_out, d_in)))
+        self.out_dim, self.downsample_factor = out_dim or channels, 2 ** (n - 1)
+        self.final_res_block = block(init_dim * 2, dim)
         self.final_conv = nn.Conv2d(dim, self.out_dim, 1)
-        self.downsample_factor = 2 ** (n - 1)
 
-    def forward(self, x:torch.Tensor, t:torch.Tensor|int) -> torch.Tensor:
-        "x: (N, C, H, W); t: (N,) integer timesteps (or one int for all)"
-        if x.shape[-2] % self.downsample_factor or x.shape[-1] % self.downsample_factor:
-            raise ValueError(f'image size {tuple(x.shape[-2:])} must be divisible by {self.downsample_factor}')
-        if not torch.is_tensor(t) or t.ndim == 0: t = torch.full((x.shape[0],), int(t), device=x.device)
-        if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
-        x = self.init_conv(x); r = x.clone()
-        te = self.time_mlp(t.to(x.device))
-        h = []
-        for b1, b2, at, dn in self.downs:
-            x = b1(x, te); h.append(x)
-            x = at(b2(x, te)); h.append(x)
-            x = dn(x)
-        x = self.mid_block2(self.mid_attn(self.mid_block1(x, te)), te)
-        for b1, b2, at, up in self.ups:
-            x = b1(torch.cat((x, h.pop()), dim=1), te)
-            x = at(b2(torch.cat((x, h.pop()), dim=1), te))
-            x = up(x)
-        x = self.final_conv(self.final_res_block(torch.cat((x, r), dim=1), te))
-        return x.contiguous() if self.channels_last else x
+# %% ../nbs/04_unet.ipynb #abfe684b
+@patch
+def forward(self:Unet, x:torch.Tensor, # noisy images (N, C, H, W), H and W divisible by `downsample_factor`
+            t:torch.Tensor|int, # (N,) integer timesteps, or one int for all
+           ) -> torch.Tensor:
+    "The denoiser's prediction for `x` at steps `t`, shape (N, out_dim, H, W)"
+    if x.shape[-2] % self.downsample_factor or x.shape[-1] % self.downsample_factor:
+        raise ValueError(f'image size {tuple(x.shape[-2:])} must be divisible by {self.downsample_factor}')
+    if not torch.is_tensor(t) or t.ndim == 0: t = torch.full((x.shape[0],), int(t), device=x.device)
+    if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
+    x = self.init_conv(x); r = x.clone()
+    te = self.time_mlp(t.to(x.device))
+    h = []
+    for b1, b2, at, dn in self.downs:
+        x = b1(x, te); h.append(x)
+        x = at(b2(x, te)); h.append(x)
+        x = dn(x)
+    x = self.mid_block2(self.mid_attn(self.mid_block1(x, te)), te)
+    for b1, b2, at, up in self.ups:
+        x = b1(torch.cat((x, h.pop()), dim=1), te)
+        x = at(b2(torch.cat((x, h.pop()), dim=1), te))
+        x = up(x)
+    x = self.final_conv(self.final_res_block(torch.cat((x, r), dim=1), te))
+    return x.contiguous() if self.channels_last else x
 
 # %% ../nbs/04_unet.ipynb #3a15ab0d
 def count_params(model:nn.Module) -> int:

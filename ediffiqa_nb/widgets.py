@@ -9,12 +9,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from fastcore.basics import patch
 from .core import read_image, img2tensor, tensor2img, torch_rng, FaceDataError, atomic_write
+from .diffiqa import TERMS   # the five cosine terms, defined once in diffiqa
+_all_ = ['TERMS']   # re-exported: `widgets.TERMS` as before
 
 # %% auto #0
-__all__ = ['TERMS', 'fig2img', 'fig2bytes', 'show_fig', 'tiny_embedder', 'BlurDenoiser', 'standin_diffusion',
-           'ReconstructionInspector', 'EDCExplorer', 'synthetic_verification', 'DatasetBrowser', 'widget_state',
-           'save_widget_state']
+__all__ = ['fig2img', 'fig2bytes', 'show_fig', 'tiny_embedder', 'BlurDenoiser', 'standin_diffusion', 'ReconstructionInspector',
+           'synthetic_verification', 'EDCExplorer', 'DatasetBrowser', 'widget_state', 'save_widget_state', 'TERMS']
 
 # %% ../nbs/20_widgets.ipynb #18ccc581
 def fig2img(fig, dpi:int=80, close:bool=True) -> np.ndarray:
@@ -72,9 +74,7 @@ def standin_diffusion(denoiser:nn.Module|None=None):
     from ediffiqa_nb.diffusion import Diffusion
     return Diffusion(denoiser or BlurDenoiser())
 
-# %% ../nbs/20_widgets.ipynb #6c3f019f
-TERMS = ('noisy', 'recon', 'noisy_flip', 'recon_flip', 'flip')
-
+# %% ../nbs/20_widgets.ipynb #659bb78c
 class ReconstructionInspector:
     "Slide over images, noise step t and repeat r; see original, noisy, reconstructed and flipped faces with each cosine term"
     img_format = 'jpeg'
@@ -93,60 +93,82 @@ class ReconstructionInspector:
         self.fr, self.t_max, self.repeats, self.eta, self.seed = fr.eval(), t_max, repeats, eta, seed
         self._ui = None; self.last_numbers = None; self.last_bytes = None
 
-    @torch.no_grad()
-    def compute(self, i:int, t:int=5, r:int=0) -> tuple[dict, dict]:
-        "({name: uint8 image} for original, noisy, recon, flip, noisy_flip, recon_flip; {term: cosine, 'score': mean})"
-        x = img2tensor(self.faces[i])[None]; xs = torch.cat([x, x.flip(-1)])
-        g = torch_rng(hash((self.seed, i, t, r)) & 0x7fffffff)
-        xt = self.ddpm.q_sample(xs, t, noise=torch.randn(xs.shape, generator=g))
-        xh = self.ddpm.reverse(xt, t, eta=self.eta, generator=g) if t > 0 else xs.clone()
-        e = self.fr(torch.cat([x, xt[:1], xh[:1], xt[1:], xh[1:], xs[1:]]))
-        nums = {k: _cos(e[0], e[j+1]) for j, k in enumerate(TERMS)}; nums['score'] = float(np.mean([nums[k] for k in TERMS]))
-        ims = dict(zip(['original', 'noisy', 'recon', 'flip', 'noisy_flip', 'recon_flip'],
-                       tensor2img(torch.cat([x, xt[:1], xh[:1], xs[1:], xt[1:], xh[1:]]))))
-        return ims, nums
+# %% ../nbs/20_widgets.ipynb #fffd5dd1
+@patch
+@torch.no_grad()
+def compute(self:ReconstructionInspector, i:int, t:int=5, r:int=0) -> tuple[dict, dict]:
+    "({name: uint8 image} for original, noisy, recon, flip, noisy_flip, recon_flip; {term: cosine, 'score': mean})"
+    x = img2tensor(self.faces[i])[None]; xs = torch.cat([x, x.flip(-1)])
+    g = torch_rng(hash((self.seed, i, t, r)) & 0x7fffffff)
+    xt = self.ddpm.q_sample(xs, t, noise=torch.randn(xs.shape, generator=g))
+    xh = self.ddpm.reverse(xt, t, eta=self.eta, generator=g) if t > 0 else xs.clone()
+    e = self.fr(torch.cat([x, xt[:1], xh[:1], xt[1:], xh[1:], xs[1:]]))
+    nums = {k: _cos(e[0], e[j+1]) for j, k in enumerate(TERMS)}; nums['score'] = float(np.mean([nums[k] for k in TERMS]))
+    ims = dict(zip(['original', 'noisy', 'recon', 'flip', 'noisy_flip', 'recon_flip'],
+                   tensor2img(torch.cat([x, xt[:1], xh[:1], xs[1:], xt[1:], xh[1:]]))))
+    return ims, nums
 
-    def score(self, i:int, t:int=5, n:int|None=None) -> float:
-        "DifFIQA score of image `i` at step `t`: the five terms averaged over `n` repeats"
-        return float(np.mean([self.compute(i, t, r)[1]['score'] for r in range(n or self.repeats)]))
+# %% ../nbs/20_widgets.ipynb #98ccd98a
+@patch
+def score(self:ReconstructionInspector, i:int, t:int=5, n:int|None=None) -> float:
+    "DifFIQA score of image `i` at step `t`: the five terms averaged over `n` repeats"
+    return float(np.mean([self.compute(i, t, r)[1]['score'] for r in range(n or self.repeats)]))
 
-    def render(self, i:int=0, t:int=5, r:int=0):
-        "(matplotlib figure, numbers) for image `i`, step `t`, repeat `r`"
-        import matplotlib.pyplot as plt
-        ims, nums = self.compute(i, t, r)
-        fig, axs = plt.subplots(2, 3, figsize=(6.6, 4.8))
-        caps = {'original': '$x$', 'noisy': f'$x_t$  cos {nums["noisy"]:.3f}', 'recon': f'$\\hat{{x}}$  cos {nums["recon"]:.3f}',
-                'flip': f'$x^f$  cos {nums["flip"]:.3f}', 'noisy_flip': f'$x^f_t$  cos {nums["noisy_flip"]:.3f}', 'recon_flip': f'$\\hat{{x}}^f$  cos {nums["recon_flip"]:.3f}'}
-        for ax, (k, im) in zip(axs.ravel(), ims.items()): ax.imshow(im); ax.set_title(caps[k], fontsize=9); ax.axis('off')
-        fig.suptitle(f'{self.labels[i]}: t={t}, repeat {r}: q = {nums["score"]:.4f}', fontsize=10); fig.tight_layout()
-        return fig, nums
+# %% ../nbs/20_widgets.ipynb #cd7e4e19
+@patch
+def render(self:ReconstructionInspector, i:int=0, t:int=5, r:int=0):
+    "(matplotlib figure, numbers) for image `i`, step `t`, repeat `r`"
+    import matplotlib.pyplot as plt
+    ims, nums = self.compute(i, t, r)
+    fig, axs = plt.subplots(2, 3, figsize=(6.6, 4.8))
+    caps = {'original': '$x$', 'noisy': f'$x_t$  cos {nums["noisy"]:.3f}', 'recon': f'$\\hat{{x}}$  cos {nums["recon"]:.3f}',
+            'flip': f'$x^f$  cos {nums["flip"]:.3f}', 'noisy_flip': f'$x^f_t$  cos {nums["noisy_flip"]:.3f}', 'recon_flip': f'$\\hat{{x}}^f$  cos {nums["recon_flip"]:.3f}'}
+    for ax, (k, im) in zip(axs.ravel(), ims.items()): ax.imshow(im); ax.set_title(caps[k], fontsize=9); ax.axis('off')
+    fig.suptitle(f'{self.labels[i]}: t={t}, repeat {r}: q = {nums["score"]:.4f}', fontsize=10); fig.tight_layout()
+    return fig, nums
 
-    def _build(self):
-        import ipywidgets as W
-        self.sliders = dict(i=W.IntSlider(0, 0, max(len(self.faces)-1, 0), description='image'),
-                            t=W.IntSlider(5, 1, self.t_max, description='t'),
-                            r=W.IntSlider(0, 0, self.repeats-1, description='repeat'))
-        self.image, self.text = W.Image(format=self.img_format), W.HTML()
-        for s in self.sliders.values(): s.observe(lambda _: self.update(), names='value')
-        self._ui = W.VBox([W.HBox(list(self.sliders.values())), self.image, self.text]); self.update()
+# %% ../nbs/20_widgets.ipynb #397d63f7
+@patch
+def _build(self:ReconstructionInspector):
+    import ipywidgets as W
+    self.sliders = dict(i=W.IntSlider(0, 0, max(len(self.faces)-1, 0), description='image'),
+                        t=W.IntSlider(5, 1, self.t_max, description='t'),
+                        r=W.IntSlider(0, 0, self.repeats-1, description='repeat'))
+    self.image, self.text = W.Image(format=self.img_format), W.HTML()
+    for s in self.sliders.values(): s.observe(lambda _: self.update(), names='value')
+    self._ui = W.VBox([W.HBox(list(self.sliders.values())), self.image, self.text]); self.update()
 
-    @property
-    def ui(self):
-        "The ipywidgets view (built on first use)"
-        if self._ui is None: self._build()
-        return self._ui
+# %% ../nbs/20_widgets.ipynb #94ea3a3d
+@patch(as_prop=True)
+def ui(self:ReconstructionInspector):
+    "The ipywidgets view (built on first use)"
+    if self._ui is None: self._build()
+    return self._ui
 
-    def update(self):
-        "Re-render for the current slider values (called when a slider moves)"
-        v = {k: s.value for k, s in self.sliders.items()}
-        fig, self.last_numbers = self.render(v['i'], v['t'], v['r'])
-        self.image.value = self.last_bytes = fig2bytes(fig, fmt=self.img_format)
-        self.text.value = ' | '.join(f'{k}: {x:.4f}' for k, x in self.last_numbers.items())
+# %% ../nbs/20_widgets.ipynb #d99a8f04
+@patch
+def update(self:ReconstructionInspector):
+    "Re-render for the current slider values (called when a slider moves)"
+    v = {k: s.value for k, s in self.sliders.items()}
+    fig, self.last_numbers = self.render(v['i'], v['t'], v['r'])
+    self.image.value = self.last_bytes = fig2bytes(fig, fmt=self.img_format)
+    self.text.value = ' | '.join(f'{k}: {x:.4f}' for k, x in self.last_numbers.items())
 
-    def _ipython_display_(self):
-        from IPython.display import display; display(self.ui)
+# %% ../nbs/20_widgets.ipynb #efcf9070
+@patch
+def _ipython_display_(self:ReconstructionInspector):
+    from IPython.display import display; display(self.ui)
 
-# %% ../nbs/20_widgets.ipynb #f4346172
+# %% ../nbs/20_widgets.ipynb #58a81bcc
+def synthetic_verification(n_id:int=30, per:int=6, seed:int=0):
+    "A synthetic experiment: (qualities {method: q}, pairs (P,2), sims, mated); low 'oracle' quality -> failed matches"
+    g = np.random.default_rng(seed); n = n_id*per; ids = np.repeat(np.arange(n_id), per)
+    q = g.uniform(0, 1, n); i, j = np.triu_indices(n, 1); mated = ids[i] == ids[j]
+    sims = np.where(mated, 0.15 + 0.7*np.minimum(q[i], q[j]) + g.normal(0, 0.1, len(i)), g.normal(0, 0.1, len(i)))
+    qs = {'oracle': q, 'noisy oracle': q + g.normal(0, 0.3, n), 'random': g.uniform(0, 1, n)}
+    return qs, np.stack([i, j], 1), sims, mated
+
+# %% ../nbs/20_widgets.ipynb #09d11f60
 class EDCExplorer:
     "Choose quality methods, FMR and discard limit; EDC curves and pAUC update"
     img_format = 'png'
@@ -159,55 +181,53 @@ class EDCExplorer:
         self.dataset, self.fr_model = dataset, fr_model
         self._ui = None; self.last_table = None; self.last_bytes = None
 
-    def compute(self, methods=None, fmr:float=1e-3, limit:float=0.3):
-        "(pAUC table, {method: EDCCurve}) for `methods` (default all)"
-        from ediffiqa_nb.metrics import pauc_table
-        methods = list(methods or self.qualities)
-        if not methods: raise ValueError('choose at least one method')
-        return pauc_table({m: self.qualities[m] for m in methods}, self.pairs, sims=self.sims, mated=self.mated, fmr=fmr,
-                          limits=(limit,), dataset=self.dataset, fr_model=self.fr_model, return_curves=True)
-
-    def render(self, methods=None, fmr:float=1e-3, limit:float=0.3):
-        "(matplotlib figure, {method: normalised pAUC at `limit`})"
-        from ediffiqa_nb.metrics import plot_edc
-        import matplotlib.pyplot as plt
-        tab, curves = self.compute(methods, fmr, limit)
-        fig, ax = plt.subplots(figsize=(5.2, 3.6)); plot_edc(curves, ax=ax, limit=limit, title=f'EDC at FMR={fmr:g}')
-        self.last_table = tab
-        return fig, dict(zip(tab.method, tab.pauc.astype(float)))
-
-    def _build(self):
-        import ipywidgets as W
-        ms = list(self.qualities)
-        self.sliders = dict(methods=W.SelectMultiple(options=ms, value=tuple(ms), description='methods', rows=min(len(ms), 6)),
-                            fmr=W.SelectionSlider(options=[(f'{f:g}', f) for f in self.fmrs], value=1e-3 if 1e-3 in self.fmrs else self.fmrs[0], description='FMR'),
-                            limit=W.FloatSlider(0.3, min=0.05, max=1.0, step=0.05, description='discard limit'))
-        self.image, self.text = W.Image(format=self.img_format), W.HTML()
-        for s in self.sliders.values(): s.observe(lambda _: self.update(), names='value')
-        self._ui = W.VBox([W.HBox(list(self.sliders.values())), self.image, self.text]); self.update()
-
     ui = ReconstructionInspector.ui
-
-    def update(self):
-        "Re-render for the current choices"
-        v = {k: s.value for k, s in self.sliders.items()}
-        if not v['methods']: self.text.value = 'choose at least one method'; return
-        fig, self.last_numbers = self.render(v['methods'], v['fmr'], v['limit'])
-        self.image.value = self.last_bytes = fig2bytes(fig, fmt=self.img_format)
-        self.text.value = self.last_table[['method', 'limit', 'pauc', 'pauc_raw', 'pauc_minus_best']].to_html(index=False, float_format='%.4f')
-
     _ipython_display_ = ReconstructionInspector._ipython_display_
 
-# %% ../nbs/20_widgets.ipynb #58a81bcc
-def synthetic_verification(n_id:int=30, per:int=6, seed:int=0):
-    "A synthetic experiment: (qualities {method: q}, pairs (P,2), sims, mated); low 'oracle' quality -> failed matches"
-    g = np.random.default_rng(seed); n = n_id*per; ids = np.repeat(np.arange(n_id), per)
-    q = g.uniform(0, 1, n); i, j = np.triu_indices(n, 1); mated = ids[i] == ids[j]
-    sims = np.where(mated, 0.15 + 0.7*np.minimum(q[i], q[j]) + g.normal(0, 0.1, len(i)), g.normal(0, 0.1, len(i)))
-    qs = {'oracle': q, 'noisy oracle': q + g.normal(0, 0.3, n), 'random': g.uniform(0, 1, n)}
-    return qs, np.stack([i, j], 1), sims, mated
+# %% ../nbs/20_widgets.ipynb #a700baa0
+@patch
+def compute(self:EDCExplorer, methods=None, fmr:float=1e-3, limit:float=0.3):
+    "(pAUC table, {method: EDCCurve}) for `methods` (default all)"
+    from ediffiqa_nb.metrics import pauc_table
+    methods = list(methods or self.qualities)
+    if not methods: raise ValueError('choose at least one method')
+    return pauc_table({m: self.qualities[m] for m in methods}, self.pairs, sims=self.sims, mated=self.mated, fmr=fmr,
+                      limits=(limit,), dataset=self.dataset, fr_model=self.fr_model, return_curves=True)
 
-# %% ../nbs/20_widgets.ipynb #6e45e682
+# %% ../nbs/20_widgets.ipynb #05e8559f
+@patch
+def render(self:EDCExplorer, methods=None, fmr:float=1e-3, limit:float=0.3):
+    "(matplotlib figure, {method: normalised pAUC at `limit`})"
+    from ediffiqa_nb.metrics import plot_edc
+    import matplotlib.pyplot as plt
+    tab, curves = self.compute(methods, fmr, limit)
+    fig, ax = plt.subplots(figsize=(5.2, 3.6)); plot_edc(curves, ax=ax, limit=limit, title=f'EDC at FMR={fmr:g}')
+    self.last_table = tab
+    return fig, dict(zip(tab.method, tab.pauc.astype(float)))
+
+# %% ../nbs/20_widgets.ipynb #5c127b4d
+@patch
+def _build(self:EDCExplorer):
+    import ipywidgets as W
+    ms = list(self.qualities)
+    self.sliders = dict(methods=W.SelectMultiple(options=ms, value=tuple(ms), description='methods', rows=min(len(ms), 6)),
+                        fmr=W.SelectionSlider(options=[(f'{f:g}', f) for f in self.fmrs], value=1e-3 if 1e-3 in self.fmrs else self.fmrs[0], description='FMR'),
+                        limit=W.FloatSlider(0.3, min=0.05, max=1.0, step=0.05, description='discard limit'))
+    self.image, self.text = W.Image(format=self.img_format), W.HTML()
+    for s in self.sliders.values(): s.observe(lambda _: self.update(), names='value')
+    self._ui = W.VBox([W.HBox(list(self.sliders.values())), self.image, self.text]); self.update()
+
+# %% ../nbs/20_widgets.ipynb #31168337
+@patch
+def update(self:EDCExplorer):
+    "Re-render for the current choices"
+    v = {k: s.value for k, s in self.sliders.items()}
+    if not v['methods']: self.text.value = 'choose at least one method'; return
+    fig, self.last_numbers = self.render(v['methods'], v['fmr'], v['limit'])
+    self.image.value = self.last_bytes = fig2bytes(fig, fmt=self.img_format)
+    self.text.value = self.last_table[['method', 'limit', 'pauc', 'pauc_raw', 'pauc_minus_best']].to_html(index=False, float_format='%.4f')
+
+# %% ../nbs/20_widgets.ipynb #f9eb9b7b
 class DatasetBrowser:
     "A grid of faces sorted by quality, paged"
     img_format = 'jpeg'
@@ -220,46 +240,56 @@ class DatasetBrowser:
         self.labels = list(labels) if labels is not None else [Path(p).name if isinstance(p, (str, Path)) else f'#{k}' for k, p in enumerate(self.images)]
         self.per_page, self.cols = per_page, cols; self._ui = None; self.last_bytes = None
 
-    @property
-    def n_pages(self) -> int: return max(1, -(-len(self.images)//self.per_page))
-
-    def order(self, ascending:bool=False) -> np.ndarray:
-        "Image indices sorted by quality (stable; best first unless `ascending`)"
-        return np.argsort(self.q if ascending else -self.q, kind='stable')
-
-    def page(self, page:int=0, ascending:bool=False) -> list[int]:
-        "Indices of the images on `page`"
-        if not 0 <= page < self.n_pages: raise IndexError(f'page {page} of {self.n_pages}')
-        return self.order(ascending)[page*self.per_page:(page+1)*self.per_page].tolist()
-
-    def render(self, page:int=0, ascending:bool=False):
-        "(matplotlib figure, {'index', 'label', 'quality'} of the shown images in display order)"
-        import matplotlib.pyplot as plt
-        idx = self.page(page, ascending); rows = max(1, -(-len(idx)//self.cols))
-        fig, axs = plt.subplots(rows, self.cols, figsize=(1.5*self.cols, 1.75*rows), squeeze=False)
-        for ax in axs.ravel(): ax.axis('off')
-        for ax, k in zip(axs.ravel(), idx):
-            ax.imshow(read_image(self.images[k])); ax.set_title(f'{self.labels[k]}\n{self.q[k]:.3f}', fontsize=7)
-        fig.suptitle(f'{"worst" if ascending else "best"} first, page {page+1}/{self.n_pages}', fontsize=9); fig.tight_layout()
-        return fig, dict(index=idx, label=[self.labels[k] for k in idx], quality=[float(self.q[k]) for k in idx])
-
-    def _build(self):
-        import ipywidgets as W
-        self.sliders = dict(page=W.IntSlider(0, 0, self.n_pages-1, description='page'),
-                            ascending=W.ToggleButtons(options=[('best first', False), ('worst first', True)], value=False))
-        self.image, self.text = W.Image(format=self.img_format), W.HTML()
-        for s in self.sliders.values(): s.observe(lambda _: self.update(), names='value')
-        self._ui = W.VBox([W.HBox(list(self.sliders.values())), self.image, self.text]); self.update()
-
     ui = ReconstructionInspector.ui
-
-    def update(self):
-        "Re-render the current page"
-        fig, self.last_numbers = self.render(self.sliders['page'].value, self.sliders['ascending'].value)
-        self.image.value = self.last_bytes = fig2bytes(fig, fmt=self.img_format)
-        q = self.last_numbers['quality']; self.text.value = f'{len(q)} faces, quality {min(q):.3f} .. {max(q):.3f}'
-
     _ipython_display_ = ReconstructionInspector._ipython_display_
+
+# %% ../nbs/20_widgets.ipynb #f6a970b0
+@patch(as_prop=True)
+def n_pages(self:DatasetBrowser) -> int: return max(1, -(-len(self.images)//self.per_page))
+
+# %% ../nbs/20_widgets.ipynb #7b82cc2f
+@patch
+def order(self:DatasetBrowser, ascending:bool=False) -> np.ndarray:
+    "Image indices sorted by quality (stable; best first unless `ascending`)"
+    return np.argsort(self.q if ascending else -self.q, kind='stable')
+
+# %% ../nbs/20_widgets.ipynb #cc7edbe1
+@patch
+def page(self:DatasetBrowser, page:int=0, ascending:bool=False) -> list[int]:
+    "Indices of the images on `page`"
+    if not 0 <= page < self.n_pages: raise IndexError(f'page {page} of {self.n_pages}')
+    return self.order(ascending)[page*self.per_page:(page+1)*self.per_page].tolist()
+
+# %% ../nbs/20_widgets.ipynb #2b9cdb63
+@patch
+def render(self:DatasetBrowser, page:int=0, ascending:bool=False):
+    "(matplotlib figure, {'index', 'label', 'quality'} of the shown images in display order)"
+    import matplotlib.pyplot as plt
+    idx = self.page(page, ascending); rows = max(1, -(-len(idx)//self.cols))
+    fig, axs = plt.subplots(rows, self.cols, figsize=(1.5*self.cols, 1.75*rows), squeeze=False)
+    for ax in axs.ravel(): ax.axis('off')
+    for ax, k in zip(axs.ravel(), idx):
+        ax.imshow(read_image(self.images[k])); ax.set_title(f'{self.labels[k]}\n{self.q[k]:.3f}', fontsize=7)
+    fig.suptitle(f'{"worst" if ascending else "best"} first, page {page+1}/{self.n_pages}', fontsize=9); fig.tight_layout()
+    return fig, dict(index=idx, label=[self.labels[k] for k in idx], quality=[float(self.q[k]) for k in idx])
+
+# %% ../nbs/20_widgets.ipynb #65404d53
+@patch
+def _build(self:DatasetBrowser):
+    import ipywidgets as W
+    self.sliders = dict(page=W.IntSlider(0, 0, self.n_pages-1, description='page'),
+                        ascending=W.ToggleButtons(options=[('best first', False), ('worst first', True)], value=False))
+    self.image, self.text = W.Image(format=self.img_format), W.HTML()
+    for s in self.sliders.values(): s.observe(lambda _: self.update(), names='value')
+    self._ui = W.VBox([W.HBox(list(self.sliders.values())), self.image, self.text]); self.update()
+
+# %% ../nbs/20_widgets.ipynb #1efe5f31
+@patch
+def update(self:DatasetBrowser):
+    "Re-render the current page"
+    fig, self.last_numbers = self.render(self.sliders['page'].value, self.sliders['ascending'].value)
+    self.image.value = self.last_bytes = fig2bytes(fig, fmt=self.img_format)
+    q = self.last_numbers['quality']; self.text.value = f'{len(q)} faces, quality {min(q):.3f} .. {max(q):.3f}'
 
 # %% ../nbs/20_widgets.ipynb #e6053a45
 def widget_state(*views) -> dict:

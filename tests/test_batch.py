@@ -127,20 +127,6 @@ def test_two_concurrent_ranks_merge_once(tmp_path):
         assert list(state_dir(tmp_path/out).glob('run-*')) == []
 
 
-def test_stale_merge_lock_of_a_killed_merge(tmp_path):
-    "A merge killed after taking the lock does not block the next run"
-    for i in range(6): (tmp_path/f'{i}.txt').write_text(str(i))
-    paths = [str(tmp_path/f'{i}.txt') for i in range(6)]
-    load = lambda row: int(Path(row['path']).read_text())
-    def boom(xs, rows): raise KeyboardInterrupt
-    sq = lambda xs, rows: [{'sq': x*x} for x in xs]
-    with pytest.raises(KeyboardInterrupt): run_batch(paths, load, lambda xs, rows: boom(xs, rows) if xs[0] >= 4 else sq(xs, rows), out=tmp_path/'o.csv', shard_size=2)
-    rd = next(state_dir(tmp_path/'o.csv').glob('run-*'))
-    (rd/'merge.lock').write_text('otherhost 1')   # a lock left behind
-    r = run_batch(paths, load, sq, out=tmp_path/'o.csv', shard_size=2)
-    assert r.merged and pd.read_csv(tmp_path/'o.csv').sq.tolist() == [i*i for i in range(6)]
-
-
 DIST_JOB = textwrap.dedent('''
     import sys, json, torch.distributed as dist
     from pathlib import Path
