@@ -8,42 +8,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from .fr import as_batch, _prep, embed   # the one embed (moved to fr), re-exported
 from .core import FaceDataError, img2tensor, tensor2img, rng, torch_rng, default_device
 
 # %% auto #0
-__all__ = ['as_batch', 'embed', 'random_quality', 'sharpness', 'inter_eye_distance', 'face_size', 'embedding_norm',
-           'flip_consistency', 'serfiq', 'faceqan', 'baseline_qualities']
-
-# %% ../nbs/10_baselines.ipynb #72bdcb9a
-def as_batch(imgs, # `(N,3,H,W)`/`(3,H,W)` float tensor in [-1,1], or uint8 `(N,H,W,3)`/`(H,W,3)` array or list
-            ) -> torch.Tensor:
-    "Images as a float32 `(N,3,H,W)` tensor in [-1, 1]"
-    if isinstance(imgs, torch.Tensor):
-        x = imgs.float()
-        if x.ndim == 3: x = x[None]
-    else:
-        a = np.stack(imgs) if isinstance(imgs, (list, tuple)) else np.asarray(imgs)
-        if a.dtype != np.uint8: raise FaceDataError('imgs', f'numpy images must be uint8 (N,H,W,3), got {a.dtype}')
-        x = img2tensor(a[None] if a.ndim == 3 else a)
-    if x.ndim != 4 or x.shape[1] != 3: raise FaceDataError('imgs', f'expected (N,3,H,W) images, got shape {tuple(x.shape)}')
-    if len(x) == 0: raise FaceDataError('imgs', 'no images')
-    return x
-
-# %% ../nbs/10_baselines.ipynb #cc841199
-def _prep(fr, device):
-    dev = default_device(device) if device is not None else next(fr.parameters()).device
-    return fr.to(dev).eval(), dev
-
-# %% ../nbs/10_baselines.ipynb #ca67a087
-@torch.no_grad()
-def embed(imgs, # face crops (see `as_batch`)
-          fr:nn.Module, # FR model: (N,3,112,112) in [-1,1] -> (N,d)
-          batch_size:int=64, # images per forward pass
-          device=None, # None: where `fr` is
-         ) -> torch.Tensor:
-    "Raw `(N,d)` embeddings of `imgs` (float32, on the CPU)"
-    x = as_batch(imgs); fr, dev = _prep(fr, device)
-    return torch.cat([fr(x[i:i+batch_size].to(dev)).float().cpu() for i in range(0, len(x), batch_size)])
+__all__ = ['random_quality', 'sharpness', 'inter_eye_distance', 'face_size', 'embedding_norm', 'flip_consistency', 'serfiq',
+           'faceqan', 'baseline_qualities']
 
 # %% ../nbs/10_baselines.ipynb #cfaa8de9
 def random_quality(n:int, # number of images

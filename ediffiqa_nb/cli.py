@@ -4,19 +4,19 @@
 
 # %% ../nbs/30_cli.ipynb #e3704266
 from __future__ import annotations
-import argparse, sys, time, warnings
+import argparse, sys, time, warnings, importlib
 from pathlib import Path
 import numpy as np
 from .core import FaceDataError, shared_data, skip_msg, atomic_save, atomic_write
 from .batch import (BatchResult, BatchFailed, EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, read_table, list_inputs, check_output,
                                write_table, set_threads, aligned_face, check_device)
 from .core import DEFAULT_MODEL, packaged_model_path, default_model_path
-from .diffiqa import BASELINE_METHODS
+from .score import METHODS, BASELINE_METHODS, method_name
 from .infer import ENGINES
 
 # %% auto #0
-__all__ = ['EPILOG', 'report', 'cmd_prepare', 'cmd_score', 'cmd_pairs', 'cmd_evaluate', 'label_scores', 'pd_numeric', 'cmd_label',
-           'cmd_distill', 'cmd_train_ddpm', 'cmd_bench', 'demo_faces', 'cmd_demo', 'build_parser', 'main', 'run']
+__all__ = ['EPILOG', 'report', 'cmd_prepare', 'cmd_score', 'cmd_pairs', 'cmd_evaluate', 'cmd_label', 'cmd_distill',
+           'cmd_train_ddpm', 'cmd_bench', 'demo_faces', 'cmd_demo', 'build_parser', 'main', 'run']
 
 # %% ../nbs/30_cli.ipynb #a569e822
 EPILOG = ('exit codes: 0 all done; 3 some items failed (listed with the reason in the failed table, the rest written; '
@@ -33,6 +33,12 @@ def _int_at_least(lo:int):
     return check
 
 _pos_int, _nonneg_int = _int_at_least(1), _int_at_least(0)
+
+# %% ../nbs/30_cli.ipynb #44fd66c7
+def _method(s:str) -> str:
+    "An argparse type: a quality method's one name (`score.method_name`)"
+    try: return method_name(s)
+    except FaceDataError as e: raise argparse.ArgumentTypeError(e.problem) from None
 
 # %% ../nbs/30_cli.ipynb #c5b807bf
 def report(cmd:str, # the sub-command, for the messages
@@ -63,7 +69,7 @@ def cmd_prepare(args) -> int:
 # %% ../nbs/30_cli.ipynb #d8d35239
 def cmd_score(args) -> int:
     "Score face images with eDifFIQA (default) or DifFIQA; writes a csv/parquet or prints a table"
-    from ediffiqa_nb.diffiqa import score_images
+    from ediffiqa_nb.score import score_images
     r = score_images(args.src, method=args.method, model=args.model, ddpm=args.ddpm, detect=args.detect, detector=args.detector,
                      margin=args.margin, out=args.out, batch_size=args.batch_size, device=args.device, t=args.t, repeats=args.repeats, steps=args.reverse_steps,
                      seed=args.seed, shard_size=args.shard_size, strict=args.strict, retry_failed=args.retry_failed,
@@ -74,7 +80,7 @@ def cmd_score(args) -> int:
 # %% ../nbs/30_cli.ipynb #d7f5b73f
 def cmd_pairs(args) -> int:
     "Verification pairs (all mated, all or --max-nonmated non-mated) with FR similarities, from aligned faces with identities"
-    from ediffiqa_nb.fr import pairs_table
+    from ediffiqa_nb.evaluate import pairs_table
     check_output(args.out); set_threads(args.threads)
     pairs, r = pairs_table(args.src, fr=args.fr, max_nonmated=args.max_nonmated, seed=args.seed, margin=args.margin,
                            device=args.device, batch_size=args.batch_size, progress=not args.quiet)
@@ -87,7 +93,7 @@ def cmd_pairs(args) -> int:
 # %% ../nbs/30_cli.ipynb #cd282026
 def cmd_evaluate(args) -> int:
     "pAUC table (printed, optionally saved) and an EDC plot from verification pairs and image qualities, joined by path"
-    from ediffiqa_nb.fr import evaluate, method_names
+    from ediffiqa_nb.evaluate import evaluate, method_names
     check_output(args.out); check_output(args.plot, ('.png', '.jpg', '.jpeg', '.pdf', '.svg'), 'plot')
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter('always')
@@ -107,45 +113,19 @@ def cmd_evaluate(args) -> int:
         plt.close(ax.figure); print(f'wrote {args.plot}')
     return EXIT_OK
 
-# %% ../nbs/30_cli.ipynb #f53d8aa4
-def label_scores(scores, # table (or file) with path, identity, quality
-                 rank:bool=False, # IWBF rank optimisation
-                 centroids:bool=False, # report the identity centroids
-                 margin:int|None=None, # aligned crops' margin (see `batch.aligned_face`)
-                 top:float=0.2, # fraction of best labels defining the centroids
-                 seed:int=0, device=None,
-                 ) -> tuple:
-    "(labels table = scores + `label`, notes) for distillation"
-    from ediffiqa_nb.labels import minmax, centroids as _centroids, rank_optimise
-    src = scores if not hasattr(scores, 'columns') else '<scores>'
-    s = read_table(scores) if not hasattr(scores, 'columns') else scores
-    for c in ('path', 'identity', 'quality'):
-        if c not in s.columns: raise FaceDataError(src, f"no {c!r} column (columns: {list(s.columns)}): score a manifest with identities using `ediffiqa score --method diffiqa`")
-    q = pd_numeric(s.quality, src); out = s.copy(); notes = []
-    if rank or centroids:
-        from ediffiqa_nb.fr import embed_paths, Embedder, load_sface
-        base = Path(src).absolute().parent if src != '<scores>' else Path.cwd()
-        paths = [str(p if Path(p).is_absolute() else base/p) for p in s.path.astype(str)]
-        emb, _ = embed_paths(paths, s.identity.tolist(), Embedder(load_sface(device=device), device=device), name='label-sface', margin=margin)
-        ids = s.identity.to_numpy()
-        if rank: q = rank_optimise(q, emb, ids, seed=seed)
-        with warnings.catch_warnings(record=True) as w:
-            warnings.simplefilter('always'); _centroids(emb, ids, q, p=top)
-        notes.append(f'centroids from the top {top:.0%} of labels' + ''.join(f'; {x.message}' for x in w))
-    out['label'] = minmax(q)
-    return out, notes
+# %% ../nbs/30_cli.ipynb #f0d6cf55
+_MOVED = {'label_scores': 'ediffiqa_nb.distill', 'pd_numeric': 'ediffiqa_nb.distill'}   # moved to distill (imported on use: fastai is slow to import)
 
-# %% ../nbs/30_cli.ipynb #0b43ce03
-def pd_numeric(col, src) -> np.ndarray:
-    "A numeric column as float64, or a `FaceDataError` naming the first bad row"
-    import pandas as pd
-    v = pd.to_numeric(col, errors='coerce'); bad = v.isna()
-    if bad.any(): raise FaceDataError(src, f'{col.name!r} has non-numeric or empty values, e.g. {col[bad].iloc[0]!r} in row {col.index[bad][0]}')
-    return v.to_numpy(np.float64)
+def __getattr__(name:str):
+    "`label_scores` and `pd_numeric` by their old place, for one release"
+    if name not in _MOVED: raise AttributeError(f"module 'ediffiqa_nb.cli' has no attribute {name!r}")
+    warnings.warn(f'ediffiqa_nb.cli.{name} moved to {_MOVED[name]}.{name}', DeprecationWarning, stacklevel=2)
+    return getattr(importlib.import_module(_MOVED[name]), name)
 
 # %% ../nbs/30_cli.ipynb #8a988853
 def cmd_label(args) -> int:
     "Labels for distillation: min-max normalised DifFIQA scores (optionally IWBF rank-optimised); reports the eDifFIQA centroids"
+    from ediffiqa_nb.distill import label_scores
     check_output(args.out); set_threads(args.threads); check_device(args.device)
     out, notes = label_scores(args.scores, rank=args.rank, centroids=args.centroids, margin=args.margin, top=args.top,
                               seed=args.seed, device=args.device)
@@ -158,6 +138,7 @@ def cmd_label(args) -> int:
 def cmd_distill(args) -> int:
     "Distil labels into a fast regressor (eDifFIQA: FR backbone + MLP head, centroid-optimised targets; --raw: DifFIQA(R))"
     from ediffiqa_nb import distill
+    from ediffiqa_nb.distill import pd_numeric
     if Path(args.out).suffix.lower() != '.pt': raise FaceDataError(args.out, 'the model file must end in .pt')
     set_threads(args.threads); check_device(args.device)
     labels = read_table(args.labels)
@@ -196,17 +177,17 @@ def _time(f, n, warm=1):
 def cmd_bench(args) -> int:
     "Time the components on this machine (ms per image) next to the papers' anchors"
     import torch, pandas as pd
-    from ediffiqa_nb.diffiqa import load_quality_model, score_faces
+    from ediffiqa_nb.score import plan_scoring
     from ediffiqa_nb.fr import load_sface
     from ediffiqa_nb.unet import Unet
     n_thr = set_threads(args.threads); dev = check_device(args.device); bs = args.batch_size
     x = torch.rand(bs, 3, 112, 112, device=dev)*2 - 1
     faces = np.zeros((bs, 112, 112, 3), np.uint8)
-    sface, qm = load_sface(device=dev).eval(), load_quality_model(args.model, dev, bs)
+    sface, qm = load_sface(device=dev).eval(), plan_scoring(model=args.model, device=dev, engine='qualitymodel', batch_size=bs, threads=n_thr)
     net = Unet(dim=args.unet_dim).to(dev).eval(); tt = torch.full((bs,), 5, device=dev, dtype=torch.long)
     rows = []
     with torch.no_grad():
-        for name, f, k in [('SFace embedding (FR model)', lambda: sface(x), 1), ('eDifFIQA quality model', lambda: score_faces(qm, faces), 1),
+        for name, f, k in [('SFace embedding (FR model)', lambda: sface(x), 1), ('eDifFIQA quality model', lambda: qm.process(faces, None), 1),
                            (f'UNet dim {args.unet_dim}, one evaluation', lambda: net(x, tt), 1),
                            (f'UNet dim {args.unet_dim}, DifFIQA (2 x n x t = {2*args.repeats*args.t} evals)', lambda: net(x, tt), 2*args.repeats*args.t)]:
             rows.append((name, f'{_time(f, args.n)*1000/bs*k:.2f}'))
@@ -227,15 +208,13 @@ def demo_faces(n:int=8, seed:int=0) -> list[str]|None:
 # %% ../nbs/30_cli.ipynb #4912ded6
 def cmd_demo(args) -> int:
     "Score the sample faces with the default quality model"
-    from ediffiqa_nb.diffiqa import load_quality_model, score_faces
-    set_threads(None)
+    from ediffiqa_nb.score import score_images
     paths = demo_faces(args.n)
     if paths is None:
         print(f"ediffiqa demo: no sample faces here ({skip_msg('celeba-wild')}); try `ediffiqa score FOLDER` on your own aligned faces."); return EXIT_OK
     import pandas as pd
-    qm = load_quality_model(args.model, check_device(args.device))
-    df = pd.DataFrame({'image': [f'{Path(p).parent.name}/{Path(p).name}' for p in paths],
-                       'quality': score_faces(qm, [aligned_face(p) for p in paths])}).sort_values('quality', ascending=False)
+    q = score_images(paths, model=args.model, device=args.device, engine='qualitymodel').table   # the torch model, as the README
+    df = pd.DataFrame({'image': [f'{Path(p).parent.name}/{Path(p).name}' for p in q.path], 'quality': q.quality}).sort_values('quality', ascending=False)
     print('eDifFIQA quality of celeba-wild dev faces (higher = better):'); print(df.to_string(index=False, float_format='%.4f'))
     return EXIT_OK
 
@@ -252,14 +231,9 @@ def _batch_opts(p, workers=True):
     if workers: p.add_argument('--workers', type=_nonneg_int, default=0, help='loader processes (0: in this process)')
     p.add_argument('-q', '--quiet', action='store_true', help='no progress bar')
 
-# %% ../nbs/30_cli.ipynb #c9ce459a
-def build_parser() -> argparse.ArgumentParser:
-    "The `ediffiqa` argument parser with all sub-commands"
-    p = argparse.ArgumentParser(prog='ediffiqa', description='Face image quality assessment (DifFIQA / eDifFIQA). '
-                                'Photos -> prepare -> score -> pairs -> evaluate.', epilog=EPILOG)
-    sub = p.add_subparsers(dest='command', metavar='COMMAND')
-    def add(name, f, desc=None):
-        s = sub.add_parser(name, help=f.__doc__, description=desc or f.__doc__, epilog=EPILOG); s.set_defaults(func=f); return s
+# %% ../nbs/30_cli.ipynb #ef983e03
+def _add_prepare(add):
+    "The `prepare` sub-command's arguments"
     s = add('prepare', cmd_prepare, 'Detect 5 landmarks and align every photo of SRC (identity/photo.jpg, any depth) into DEST '
             '(x/face.jpg -> x/face.jpg.png), with DEST/manifest.csv (written once, complete, at the end) and DEST/failed.csv '
             '(path, stage, reason). Re-runs process only new, changed and fixed photos.')
@@ -269,11 +243,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--ext', default='.png', choices=['.png', '.jpg'], help='format of the aligned crops (default .png, lossless)')
     s.add_argument('--pick', default='score', choices=['score', 'largest'], help='photos with several faces: keep the highest-scoring (default) or the largest')
     _batch_opts(s); _common(s, seed=False, device=False)
+
+# %% ../nbs/30_cli.ipynb #3038a16c
+def _add_score(add):
+    "The `score` sub-command's arguments"
     s = add('score', cmd_score, 'Score face images (folder, single image, or csv/parquet manifest with a path column). '
             'Without --detect the images must be aligned 112x112 crops (176x176 celeba-style crops lose their 32 px margin; '
             'other margins: --margin). Failures go to OUT.failed.csv (path, stage, reason).')
     s.add_argument('src', help='folder, image file, or .csv/.parquet manifest'); s.add_argument('-o', '--out', help='output .csv or .parquet (default: print)')
-    s.add_argument('--method', choices=['ediffiqa', 'diffiqa', *BASELINE_METHODS], default='ediffiqa', help='quality method (default ediffiqa; embedding-norm, flip and serfiq are the free baselines with SFace, e.g. to write label tables)')
+    s.add_argument('--method', type=_method, default='ediffiqa', metavar='METHOD',
+                   help='quality method, by the name the Python API uses: ' + '; '.join(f'{m.name}: {m.about}' for m in METHODS.values()))
     s.add_argument('--serfiq-m', type=_pos_int, default=100, help="SER-FIQ's stochastic passes (the paper's m = 100)")
     s.add_argument('--model', help=f'eDifFIQA model file (default: the installed {DEFAULT_MODEL})')
     s.add_argument('--ddpm', help="DDPM checkpoint for --method diffiqa: a toolkit ddpm.pt/checkpoint.pt or the authors' released trainer checkpoint")
@@ -287,6 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--engine', default='auto', choices=['auto', 'qualitymodel', *ENGINES],
                    help="CPU engine for eDifFIQA (default auto: the fastest measured here, OpenVINO bf16 on cores with native bf16; qualitymodel: the torch QualityModel)")
     _batch_opts(s); _common(s)
+
+# %% ../nbs/30_cli.ipynb #e3c85044
+def _add_pairs(add):
+    "The `pairs` sub-command's arguments"
     s = add('pairs', cmd_pairs, 'Verification pairs from aligned faces with identities (the manifest or folder of `ediffiqa prepare`): '
             'every mated pair, all non-mated pairs (or --max-nonmated of them, drawn with --seed), and the FR similarity of each. '
             'Columns: path1, path2, identity1, identity2, mated, sim.')
@@ -295,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--max-nonmated', type=_pos_int, default=None, help='draw this many non-mated pairs (default: all)')
     s.add_argument('--margin', type=_nonneg_int, default=None, help='aligned crops with this margin in px')
     s.add_argument('--batch-size', type=_pos_int, default=64); s.add_argument('-q', '--quiet', action='store_true', help='no progress bar'); _common(s)
+
+# %% ../nbs/30_cli.ipynb #fa7f1322
+def _add_evaluate(add):
+    "The `evaluate` sub-command's arguments"
     s = add('evaluate', cmd_evaluate, 'pAUC table and EDC plot. PAIRS: csv/parquet with path1, path2, mated and sim (e.g. from '
             '`ediffiqa pairs`); QUALITIES: tables with a path column and a quality column (from `ediffiqa score`), as FILE '
             '(method = file name) or NAME=FILE. Images are matched by path (relative paths resolve against their table\'s '
@@ -310,12 +297,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--start-error', type=float, default=None, help='threshold = this quantile of the mated scores (starting error, as the reference EDC code)')
     s.add_argument('--error-rule', default='le', choices=['le', 'lt'], help='le: sim <= threshold is an error (ours); lt: sim < threshold (reference EDC code)')
     s.add_argument('--error-type', default='FNMR', choices=['FNMR', 'FMR'], help='FNM-EDC over the mated pairs (default) or FM-EDC over the non-mated pairs')
+
+# %% ../nbs/30_cli.ipynb #f647474c
+def _add_label(add):
+    "The `label` sub-command's arguments"
     s = add('label', cmd_label)
     s.add_argument('scores', help='DifFIQA scores table (path, identity, quality)'); s.add_argument('-o', '--out', help='labels .csv/.parquet (default: print)')
     s.add_argument('--rank', action='store_true', help='IWBF rank optimisation (needs SFace embeddings)')
     s.add_argument('--centroids', action='store_true', help='report the identity centroids (identities that fall back)')
     s.add_argument('--margin', type=_nonneg_int, default=None, help='the images are aligned crops with this margin (default: 112x112, or 176x176 minus 32)')
     s.add_argument('--top', type=float, default=0.2, help='fraction of best labels defining the centroids'); _common(s)
+
+# %% ../nbs/30_cli.ipynb #dca7c41f
+def _add_distill(add):
+    "The `distill` sub-command's arguments"
     s = add('distill', cmd_distill)
     s.add_argument('labels', help='labels table from `ediffiqa label` (path, identity, label)'); s.add_argument('out', help='model file to write (.pt)')
     s.add_argument('--backbone', default='sface', help='student/teacher backbone (sface = eDifFIQA(T)-like)')
@@ -323,17 +318,39 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--eps', type=float, default=0.5); s.add_argument('--theta', type=float, default=0.5); s.add_argument('--top', type=float, default=0.2)
     s.add_argument('--raw', action='store_true', help='DifFIQA(R): raw labels and theta = 0 (no L_rc); ignores --eps/--theta/--top')
     s.add_argument('--max-items', type=_pos_int, default=None); _common(s)
+
+# %% ../nbs/30_cli.ipynb #0f47b6d9
+def _add_train_ddpm(add):
+    "The `train-ddpm` sub-command's arguments"
     s = add('train-ddpm', cmd_train_ddpm)
     s.add_argument('data', help='folder or manifest of aligned faces (112x112, or 176x176 margin crops)'); s.add_argument('out', help='output folder (ddpm.pt, checkpoint.pt, samples/)')
     s.add_argument('--steps', type=_pos_int, default=1000, help='optimizer steps (paper: 100000)'); s.add_argument('--dim', type=_pos_int, default=16, help='UNet base width (128 = the paper)')
     s.add_argument('--batch-size', type=_pos_int, default=16); s.add_argument('--lr', type=float, default=8e-5)
     s.add_argument('--time-limit', type=float, default=None, help='stop and save after this many seconds'); s.add_argument('--log-every', type=_nonneg_int, default=0); _common(s)
+
+# %% ../nbs/30_cli.ipynb #1252fd08
+def _add_bench(add):
+    "The `bench` sub-command's arguments"
     s = add('bench', cmd_bench)
     s.add_argument('-n', type=_pos_int, default=3, help='timed repetitions'); s.add_argument('--batch-size', type=_pos_int, default=8)
     s.add_argument('--unet-dim', type=_pos_int, default=32); s.add_argument('-t', '--t', type=_pos_int, default=5); s.add_argument('--repeats', type=_pos_int, default=10)
     s.add_argument('--model', help='eDifFIQA model file to time'); _common(s, seed=False)
+
+# %% ../nbs/30_cli.ipynb #eac19d69
+def _add_demo(add):
+    "The `demo` sub-command's arguments"
     s = add('demo', cmd_demo); s.add_argument('-n', type=_pos_int, default=8, help='number of sample faces')
     s.add_argument('--model', help='eDifFIQA model file'); _common(s, seed=False, threads=False)
+
+# %% ../nbs/30_cli.ipynb #c0aa4ef6
+def build_parser() -> argparse.ArgumentParser:
+    "The `ediffiqa` argument parser with all sub-commands"
+    p = argparse.ArgumentParser(prog='ediffiqa', description='Face image quality assessment (DifFIQA / eDifFIQA). '
+                                'Photos -> prepare -> score -> pairs -> evaluate.', epilog=EPILOG)
+    sub = p.add_subparsers(dest='command', metavar='COMMAND')
+    def add(name, f, desc=None):
+        s = sub.add_parser(name, help=f.__doc__, description=desc or f.__doc__, epilog=EPILOG); s.set_defaults(func=f); return s
+    for a in (_add_prepare, _add_score, _add_pairs, _add_evaluate, _add_label, _add_distill, _add_train_ddpm, _add_bench, _add_demo): a(add)
     return p
 
 # %% ../nbs/30_cli.ipynb #d6dbe7b5

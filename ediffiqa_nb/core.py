@@ -15,7 +15,8 @@ from PIL import Image, ImageOps
 __all__ = ['ImageSource', 'IMAGE_EXTS', 'DEFAULT_MODEL', 'FaceDataError', 'LazyModule', 'default_device', 'seed_everything',
            'rng', 'torch_rng', 'read_image', 'img2tensor', 'tensor2img', 'atomic_write', 'atomic_save', 'usable_cpus',
            'cpu_threads', 'set_threads', 'current_threads', 'list_images', 'aligned_face', 'check_device', 'l2norm',
-           'Config', 'shared_data', 'skip_msg', 'file_hash', 'packaged_model_path', 'default_model_path']
+           'Config', 'shared_data', 'skip_msg', 'file_hash', 'model_fingerprint', 'packaged_model_path',
+           'default_model_path']
 
 # %% ../nbs/00_core.ipynb #cb7e1c5d
 class FaceDataError(ValueError):
@@ -408,6 +409,16 @@ def file_hash(*srcs, # file paths, bytes, or strings to hash together
         try: memo.parent.mkdir(parents=True, exist_ok=True); tmp = memo.with_name(f'.{memo.name}.{os.getpid()}'); tmp.write_text(json.dumps(known)); os.replace(tmp, memo)
         except OSError: pass   # a read-only cache: hash again next time
     return h.hexdigest()[:n]
+
+# %% ../nbs/00_core.ipynb #660b7cd3
+def model_fingerprint(model) -> str:
+    "A hash identifying a model's weights (its `fingerprint()` if it has one, else its state dict's contents)"
+    if hasattr(model, 'fingerprint'): return str(model.fingerprint())
+    h = hashlib.sha256(type(model).__name__.encode())
+    for k, v in model.state_dict().items():
+        h.update(k.encode()); h.update(str(tuple(v.shape)).encode())
+        h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes() if v.numel() else b'')
+    return h.hexdigest()[:16]
 
 # %% ../nbs/00_core.ipynb #c0defa02
 DEFAULT_MODEL = 'sface_distilled_flip_rankopt_centroid.pt'   # chosen in 43_study_labels; eDifFIQA(T) from DifFIQA labels stays in assets/ as ediffiqa_t_sface.pt

@@ -9,12 +9,13 @@ from functools import partial
 from pathlib import Path
 from typing import Sequence
 import numpy as np
-from .core import LazyModule, FaceDataError, read_image, img2tensor, atomic_save, default_device, torch_rng, file_hash
+from .core import LazyModule, FaceDataError, read_image, img2tensor, atomic_save, default_device, torch_rng, file_hash, model_fingerprint
 from .core import DEFAULT_MODEL, packaged_model_path, default_model_path   # re-exported: `diffiqa.default_model_path` as before
-from .batch import run_batch, state_dir, aligned_face, input_rows, check_output, set_threads, check_device
+from .batch import run_batch, state_dir, fingerprint
+from .core import aligned_face
 
 # %% auto #0
-__all__ = ['TERMS', 'image_key', 'load_face', 'as_faces', 'ddim_reverse', 'default_pairs', 'released_pairs', 'diffiqa_scores',
+__all__ = ['TERMS', 'load_face', 'image_key', 'as_faces', 'ddim_reverse', 'default_pairs', 'released_pairs', 'diffiqa_scores',
            'score_dataset', 'lookup_scores']
 
 # %% ../nbs/12_diffiqa.ipynb #49ba184f
@@ -42,10 +43,7 @@ def image_key(x:torch.Tensor) -> str:
     return hashlib.sha1(x.detach().to('cpu', torch.float32).contiguous().numpy().tobytes()).hexdigest()[:20]
 
 # %% ../nbs/12_diffiqa.ipynb #f9cb1037
-def load_face(src, # path, bytes, PIL image or array
-             ) -> np.ndarray:
-    "An aligned 112x112 RGB uint8 face from `src` (176x176 celeba-wild crops lose their 32 px margin): `batch.aligned_face`"
-    return aligned_face(src)
+load_face = aligned_face   # the one aligned-crop loader (`core.aligned_face`), by the name this module gave it
 
 # %% ../nbs/12_diffiqa.ipynb #e8deb5cd
 def as_faces(images) -> torch.Tensor:
@@ -243,14 +241,24 @@ def diffiqa_scores(images, # faces: (N,3,112,112) tensor in [-1,1], uint8 (N,112
     return scores, pd.DataFrame(terms.astype(np.float32), columns=list(cols))
 
 # %% ../nbs/12_diffiqa.ipynb #5c49d4b4
-def _fingerprint(m:nn.Module) -> str:
-    "A fingerprint of a module's weights (exact bytes)"
+def _fingerprint_v0(m:nn.Module) -> str:
+    "The weights' fingerprint of earlier releases: read only to resume a run they started (`core.model_fingerprint` is the one)"
     h = hashlib.sha1()
     with torch.no_grad():
         for k, p in m.state_dict().items():
             if torch.is_tensor(p) and p.numel():
                 h.update(k.encode()); h.update(p.detach().to('cpu', torch.float32).contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
+
+# %% ../nbs/12_diffiqa.ipynb #139f7abf
+def _dataset_settings(out:Path, ddpm, fr, kwargs:dict, fp=model_fingerprint) -> dict:
+    "What fingerprints a `score_dataset` run; the earlier releases' form when `out`'s unfinished run was keyed by it"
+    s = dict(job='diffiqa', ddpm=fp(_parts(ddpm)[0]), fr=fp(fr), noise_key='content',
+             **{k: str(v) for k, v in sorted(kwargs.items()) if k not in ('progress', 'device', 'unet_batch', 'compile', 'batch_size')})
+    if fp is _fingerprint_v0: return s
+    old = _dataset_settings(out, ddpm, fr, kwargs, _fingerprint_v0); ofp = fingerprint(old)
+    metas = [json.loads(m.read_text()).get('settings') for m in state_dir(out).glob('run-*/meta.json')]
+    return old if ofp in metas else s
 
 # %% ../nbs/12_diffiqa.ipynb #5545d4a7
 def _as_table(items) -> pd.DataFrame:
@@ -292,8 +300,7 @@ def score_dataset(items_or_df, # DataFrame with `path` (and `identity`), or a li
         kwargs['device'] = torch.device('cuda', int(os.environ['LOCAL_RANK']))
     if kwargs.get('reference_quirks') and kwargs.get('seed', 0) is None: raise ValueError('score_dataset needs a seed')
     if not resume and int(os.environ.get('RANK', 0) if rank is None else rank) == 0: shutil.rmtree(state_dir(out), ignore_errors=True)
-    settings = dict(job='diffiqa', ddpm=_fingerprint(_parts(ddpm)[0]), fr=_fingerprint(fr), noise_key='content',
-                    **{k: str(v) for k, v in sorted(kwargs.items()) if k not in ('progress', 'device', 'unet_batch', 'compile', 'batch_size')})
+    settings = _dataset_settings(out, ddpm, fr, kwargs)
     bs = kwargs.get('batch_size') or 16
     r = run_batch(df, _diffiqa_load, partial(_diffiqa_process, ddpm=ddpm, fr=fr, kwargs=kwargs), out=out, settings=settings,
                   keep=['path', 'identity'], shard_size=shard_size, batch_size=bs, strict=strict, rank=rank, world_size=world_size,

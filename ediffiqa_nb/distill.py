@@ -19,6 +19,8 @@ from .labels import minmax, centroids, optimised_labels, l2norm
 from .data import align_face, jitter_landmarks, landmarks, celeba_wild
 from . import fr, metrics
 from .detect import detect_align
+from .batch import read_table
+from .core import aligned_face
 from .quality import (QualityRegressor, TinyFaceNet, make_backbone, export_onnx, export_torchscript, save_quality_model,
                                  QualityModel)   # the quality model itself (no fastai); re-exported here
 
@@ -26,7 +28,7 @@ from .quality import (QualityRegressor, TinyFaceNet, make_backbone, export_onnx,
 __all__ = ['AIKD_RECIPES', 'DistillLoss', 'load_crops', 'DistillDataset', 'quality_split', 'label_l1', 'SpearmanLabel',
            'PairPAUC', 'regressor_splitter', 'distill_learner', 'record_df', 'embed', 'train_ediffiqa',
            'train_diffiqa_r', 'MisalignedDataset', 'sine_warmup', 'WeightEMA', 'aikd_sgd', 'train_aikd', 'ablation',
-           'SFaceTail', 'sface_trunk', 'TrunkDataset', 'train_frozen_trunk']
+           'SFaceTail', 'sface_trunk', 'TrunkDataset', 'train_frozen_trunk', 'label_scores', 'pd_numeric']
 
 # %% ../nbs/14_distill.ipynb #7aef339a
 class DistillLoss(nn.Module):
@@ -57,14 +59,9 @@ class DistillLoss(nn.Module):
 # %% ../nbs/14_distill.ipynb #3c08ddd5
 def load_crops(paths, # image files: aligned 112x112 crops, or celeba-wild 176x176 crops (centre 112 taken)
                size:int=112) -> np.ndarray:
-    "uint8 `(N,112,112,3)` aligned crops from image files (176 crops are centre-cropped; other sizes need `detect`)"
-    out = np.empty((len(paths), size, size, 3), np.uint8)
-    for k, p in enumerate(paths):
-        a = read_image(p)
-        if a.shape[:2] == (size, size): out[k] = a
-        elif a.shape[:2] == (176, 176): out[k] = a[32:144, 32:144]
-        else: raise FaceDataError(p, f'expected an aligned {size}x{size} crop or a 176x176 celeba-wild crop, got {a.shape[:2]} (use QualityModel with detect=True)')
-    return out
+    "uint8 `(N,112,112,3)` aligned crops from image files, read by the one crop loader `core.aligned_face`"
+    if size != 112: raise ValueError(f'aligned crops are 112x112, not {size}')
+    return np.stack([aligned_face(p) for p in paths]) if len(paths) else np.zeros((0, 112, 112, 3), np.uint8)
 
 # %% ../nbs/14_distill.ipynb #5f2c4b9d
 def _to_uint8_nhwc(images) -> torch.Tensor:
@@ -187,14 +184,17 @@ def record_df(learn:Learner) -> pd.DataFrame:
     names = [n for n in learn.recorder.metric_names[1:] if n != 'time']
     return pd.DataFrame([list(v) for v in learn.recorder.values], columns=names).rename_axis('epoch').reset_index()
 
+# %% ../nbs/14_distill.ipynb #31614a1d
+def _embed_np(images, model:nn.Module, bs:int=128, device=None) -> np.ndarray:
+    "Raw `(N,d)` embeddings of uint8 crops / tensors / paths as numpy (`fr.embed`, on `core.default_device(device)`)"
+    x = _to_uint8_nhwc(images)
+    return fr.embed(x.numpy(), model, bs, default_device(device)).numpy() if len(x) else np.zeros((0, 0), np.float32)
+
 # %% ../nbs/14_distill.ipynb #01b714e5
-@torch.no_grad()
 def embed(model:nn.Module, images, bs:int=128, device=None) -> np.ndarray:
-    "Raw embeddings `(N,d)` of uint8 crops / tensors / paths with an FR model (eval mode, batched)"
-    dev = default_device(device); x = _to_uint8_nhwc(images); model = model.to(dev).eval(); out = []
-    for s in range(0, len(x), bs):
-        out.append(model(x[s:s+bs].to(dev).permute(0, 3, 1, 2).float().div(127.5).sub(1)).float().cpu())
-    return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
+    "`fr.embed` with this module's earlier argument order, as a numpy array (deprecated: call `fr.embed(images, model)`)"
+    warnings.warn('distill.embed(model, images) is deprecated: use fr.embed(images, model)', DeprecationWarning, stacklevel=2)
+    return _embed_np(images, model, bs, device)
 
 # %% ../nbs/14_distill.ipynb #53442b47
 def _prep(images, labels, identities):
@@ -214,8 +214,8 @@ def _prep(images, labels, identities):
 
 # %% ../nbs/14_distill.ipynb #aeaad0f9
 def _teacher_emb(teacher, x, bs, device):
-    if isinstance(teacher, nn.Module): return embed(teacher, x, bs, device)
-    if isinstance(teacher, str): return embed(make_backbone(teacher), x, bs, device)
+    if isinstance(teacher, nn.Module): return _embed_np(x, teacher, bs, device)
+    if isinstance(teacher, str): return _embed_np(x, make_backbone(teacher), bs, device)
     e = np.asarray(teacher, dtype=np.float32)
     if len(e) != len(x): raise FaceDataError('teacher', f'{len(e)} embeddings for {len(x)} images')
     return e
@@ -361,7 +361,7 @@ def train_aikd(images:pd.DataFrame, # DataFrame with `path` to 176x176 margin cr
                         else images[['path']].merge(labels, on='path')['score'].to_numpy(), None)
     q = minmax(q_raw)
     tmod = make_backbone(teacher) if isinstance(teacher, str) else teacher
-    emb = embed(tmod, x, bs, device)                        # frozen teacher on the aligned crops
+    emb = _embed_np(x, tmod, bs, device)                        # frozen teacher on the aligned crops
     tr, va = quality_split(q, valid_every)
     if max_items is not None: tr = np.sort(rng(seed).permutation(tr)[:max_items])
     dtr = MisalignedDataset(crops[tr], lms[tr], emb[tr], q[tr], p=p, seed=seed)
@@ -453,3 +453,39 @@ def train_frozen_trunk(feats, # (N,1024,7,7) `sface_trunk` activations of the tr
     rec = record_df(learn); rec.attrs.update(seconds=time.time() - t0, n_train=len(tr), n_valid=len(va), loss=repr(lf))
     full = QualityRegressor(student, feat_dim=reg.feat_dim, hidden=reg.hidden); full.head = learn.model.head
     return full.float().eval(), rec
+
+# %% ../nbs/14_distill.ipynb #f53d8aa4
+def label_scores(scores, # table (or file) with path, identity, quality
+                 rank:bool=False, # IWBF rank optimisation
+                 centroids:bool=False, # report the identity centroids
+                 margin:int|None=None, # aligned crops' margin (see `batch.aligned_face`)
+                 top:float=0.2, # fraction of best labels defining the centroids
+                 seed:int=0, device=None,
+                 ) -> tuple:
+    "(labels table = scores + `label`, notes) for distillation"
+    from ediffiqa_nb.labels import minmax, centroids as _centroids, rank_optimise
+    src = scores if not hasattr(scores, 'columns') else '<scores>'
+    s = read_table(scores) if not hasattr(scores, 'columns') else scores
+    for c in ('path', 'identity', 'quality'):
+        if c not in s.columns: raise FaceDataError(src, f"no {c!r} column (columns: {list(s.columns)}): score a manifest with identities using `ediffiqa score --method diffiqa`")
+    q = pd_numeric(s.quality, src); out = s.copy(); notes = []
+    if rank or centroids:
+        from ediffiqa_nb.fr import embed_paths, Embedder, load_sface
+        base = Path(src).absolute().parent if src != '<scores>' else Path.cwd()
+        paths = [str(p if Path(p).is_absolute() else base/p) for p in s.path.astype(str)]
+        emb, _ = embed_paths(paths, s.identity.tolist(), Embedder(load_sface(device=device), device=device), name='label-sface', margin=margin)
+        ids = s.identity.to_numpy()
+        if rank: q = rank_optimise(q, emb, ids, seed=seed)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always'); _centroids(emb, ids, q, p=top)
+        notes.append(f'centroids from the top {top:.0%} of labels' + ''.join(f'; {x.message}' for x in w))
+    out['label'] = minmax(q)
+    return out, notes
+
+# %% ../nbs/14_distill.ipynb #0b43ce03
+def pd_numeric(col, src) -> np.ndarray:
+    "A numeric column as float64, or a `FaceDataError` naming the first bad row"
+    import pandas as pd
+    v = pd.to_numeric(col, errors='coerce'); bad = v.isna()
+    if bad.any(): raise FaceDataError(src, f'{col.name!r} has non-numeric or empty values, e.g. {col[bad].iloc[0]!r} in row {col.index[bad][0]}')
+    return v.to_numpy(np.float64)

@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from .core import read_image, img2tensor, FaceDataError, atomic_save, atomic_write, file_hash, Config, default_device
+from .core import read_image, img2tensor, FaceDataError, atomic_save, atomic_write, file_hash, Config, default_device, model_fingerprint
 from .batch import run_batch, BatchResult, aligned_face, list_inputs, read_table, check_device
 from .metrics import cosine, pair_similarities, threshold_at_fmr, fnmr, tar_at_far, roc, rank1, all_pairs   # moved to metrics
 
 # %% auto #0
 __all__ = ['SFACE_BLOCKS', 'SFACE_SHA256', 'SFACE_URL', 'IRESNET_LAYERS', 'clean_onnx', 'onnx_weights', 'ConvBNPReLU', 'SFace',
            'sface_state_dict', 'sface_path', 'download_sface', 'load_sface', 'OnnxEmbedder', 'IBasicBlock', 'IResNet',
-           'iresnet', 'load_iresnet', 'model_fingerprint', 'Embedder', 'embed_table', 'embed_paths', 'load_fr']
+           'iresnet', 'load_iresnet', 'Embedder', 'embed_table', 'embed_paths', 'as_batch', 'embed', 'load_fr']
 
 # %% ../nbs/09_fr.ipynb #8e3f3e71
 def _dequantize(q:np.ndarray, scale:np.ndarray, zp:np.ndarray|None=None, axis:int=1, block_size:int=0) -> np.ndarray:
@@ -338,16 +338,6 @@ def load_iresnet(path_or_state_dict, # `.pth` checkpoint (arcface_torch `backbon
     m.load_state_dict({k: v for k, v in sd.items() if k in ref}, strict=False)
     return m.to(default_device(device)).eval()
 
-# %% ../nbs/09_fr.ipynb #660b7cd3
-def model_fingerprint(model) -> str:
-    "A hash identifying a model's weights (its `fingerprint()` if it has one, else its state dict's contents)"
-    if hasattr(model, 'fingerprint'): return str(model.fingerprint())
-    h = hashlib.sha256(type(model).__name__.encode())
-    for k, v in model.state_dict().items():
-        h.update(k.encode()); h.update(str(tuple(v.shape)).encode())
-        h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes() if v.numel() else b'')
-    return h.hexdigest()[:16]
-
 # %% ../nbs/09_fr.ipynb #651acbfb
 def _item_name(ds, i:int):
     "Path or index naming item `i` of a dataset, for error messages"
@@ -482,6 +472,41 @@ def embed_paths(paths:Sequence[str|Path], # image files
     "Embeddings `(N,d)` float32 of exactly `paths` (cached; `FaceDataError` naming the first bad image) and the index (path, identity)"
     r = embed_table(paths, identities, embedder, cache_dir, name, crop, margin, chunk_size, strict=True, progress=verbose)
     return np.stack(r.table.emb.to_numpy()).astype(np.float32), r.table[['path', 'identity']].reset_index(drop=True)
+
+# %% ../nbs/09_fr.ipynb #72bdcb9a
+def as_batch(imgs, # `(N,3,H,W)`/`(3,H,W)` float tensor in [-1,1], or uint8 `(N,H,W,3)`/`(H,W,3)` array or list
+            ) -> torch.Tensor:
+    "Images as a float32 `(N,3,H,W)` tensor in [-1, 1]"
+    if isinstance(imgs, torch.Tensor):
+        x = imgs.float()
+        if x.ndim == 3: x = x[None]
+    else:
+        a = np.stack(imgs) if isinstance(imgs, (list, tuple)) else np.asarray(imgs)
+        if a.dtype != np.uint8: raise FaceDataError('imgs', f'numpy images must be uint8 (N,H,W,3), got {a.dtype}')
+        x = img2tensor(a[None] if a.ndim == 3 else a)
+    if x.ndim != 4 or x.shape[1] != 3: raise FaceDataError('imgs', f'expected (N,3,H,W) images, got shape {tuple(x.shape)}')
+    if len(x) == 0: raise FaceDataError('imgs', 'no images')
+    return x
+
+# %% ../nbs/09_fr.ipynb #cc841199
+def _prep(fr, device):
+    dev = default_device(device) if device is not None else next(fr.parameters()).device
+    return fr.to(dev).eval(), dev
+
+# %% ../nbs/09_fr.ipynb #ca67a087
+@torch.no_grad()
+def embed(imgs, # face crops: uint8 `(N,112,112,3)` array or list, float `(N,3,112,112)` tensor in [-1,1] (see `as_batch`), or image paths
+          fr:nn.Module, # FR model: (N,3,112,112) in [-1,1] -> (N,d)
+          batch_size:int=64, # images per forward pass (converted one batch at a time)
+          device=None, # None: where `fr` is
+         ) -> torch.Tensor:
+    "Raw `(N,d)` embeddings of `imgs` (float32, on the CPU): the one embed of the package"
+    if isinstance(imgs, (list, tuple)) and len(imgs) and isinstance(imgs[0], (str, Path)): imgs = [aligned_face(p) for p in imgs]
+    if not isinstance(imgs, torch.Tensor): imgs = np.stack(imgs) if isinstance(imgs, (list, tuple)) and len(imgs) else np.asarray(imgs)
+    if imgs.ndim == 3: imgs = imgs[None]
+    if len(imgs) == 0: raise FaceDataError('imgs', 'no images')
+    fr, dev = _prep(fr, device)
+    return torch.cat([fr(as_batch(imgs[i:i+batch_size]).to(dev)).float().cpu() for i in range(0, len(imgs), batch_size)])
 
 # %% ../nbs/09_fr.ipynb #aa026944
 def load_fr(name:str|Path='sface', # 'sface', an .onnx file, or 'iresnet50:backbone.pth'

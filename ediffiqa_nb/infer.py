@@ -8,7 +8,7 @@ import os, sys, time, json, queue, collections, hashlib, threading, importlib.ut
 from pathlib import Path
 import numpy as np
 import cv2
-from .core import cpu_threads
+from .core import cpu_threads, aligned_face
 
 # %% auto #0
 __all__ = ['ENGINES', 'BATCH', 'cache_dir', 'default_model', 'onnx_model', 'cpu_flags', 'has_native_bf16', 'Engine',
@@ -266,15 +266,8 @@ def get_engine(engine:str='auto', # a name of `ENGINES` or 'auto'
 
 # %% ../nbs/15_infer.ipynb #be4edc1a
 def _load_crop(path, margin:int=0) -> np.ndarray:
-    "The centre 112x112 RGB crop of an aligned face with `margin` px around it; `FaceDataError` naming the file"
-    if not os.path.isfile(path): raise _err(path, 'file not found: check the path')
-    a = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if a is None: raise _err(path, 'not an image file (cannot be decoded): remove it')
-    s = 112 + 2*margin
-    if a.shape[:2] != (s, s):
-        hint = f'use margin={margin} only for {s}x{s} crops' if margin else 'use margin=M for aligned crops with an M px border'
-        raise _err(path, f'is {a.shape[1]}x{a.shape[0]}, not an aligned {s}x{s} face: {hint}, or score_photos for raw photos')
-    return a[margin:margin+112, margin:margin+112, ::-1]
+    "The centre 112x112 RGB crop of an aligned face with `margin` px around it: the one crop loader, `core.aligned_face`"
+    return aligned_face(path, margin)
 
 # %% ../nbs/15_infer.ipynb #60b62365
 BATCH = 8  # images per worker batch: the fastest size measured below ("Which batch size")

@@ -14,7 +14,8 @@ from .core import FaceDataError, LazyModule, file_hash, default_model_path, cpu_
 from .batch import run_batch, input_rows, check_output, BatchResult
 
 # %% auto #0
-__all__ = ['METHODS', 'BASELINE_METHODS', 'Method', 'method_name', 'ScorePlan', 'plan_scoring', 'run_plan', 'score_images']
+__all__ = ['METHODS', 'BASELINE_METHODS', 'Method', 'method_name', 'ScorePlan', 'plan_scoring', 'run_plan', 'score_images',
+           'score_array']
 
 # %% ../nbs/16_score.ipynb #0b09ca5f
 @dataclass(frozen=True)
@@ -266,3 +267,25 @@ def score_images(src, # folder of images, one image, or a csv/parquet manifest w
     "Score every image of `src` with `method`: `plan_scoring` then `run_plan`"
     check_output(out)
     return run_plan(plan_scoring(method, **kw), src, out, shard_size, strict, retry_failed, workers, progress)
+
+# %% ../nbs/16_score.ipynb #55238c29
+def score_array(faces, # aligned RGB uint8 faces: (N,112,112,3) array or a list of (112,112,3)
+                method='ediffiqa', # a name of `METHODS` (not 'diffiqa'), or a loaded `quality.QualityModel`
+                fr=None, # the FR model of the 'fr' methods (default: SFace)
+                seed:int=0, serfiq_m:int=100, # the baselines' seed; SER-FIQ's passes
+                paths=None, # the faces' paths ('random' is seeded by them; default: their index)
+                landmarks=None, # `(N,5,2)` original-photo landmarks for 'inter_eye' and 'face_size'
+               ) -> np.ndarray:
+    "Qualities (float64) of aligned faces held in memory, by method name or quality model"
+    xs = list(faces)
+    if not isinstance(method, str) or method == 'ediffiqa':
+        from ediffiqa_nb.quality import load_quality_model, score_faces
+        return score_faces(load_quality_model() if isinstance(method, str) else method, np.stack(xs) if xs else np.zeros((0, 112, 112, 3), np.uint8))
+    meth = METHODS[method_name(method)]
+    if meth.needs in ('model', 'ddpm'): raise FaceDataError(method, 'DifFIQA needs its DDPM: use `diffiqa.diffiqa_scores`, or `score_images(..., ddpm=FILE)`')
+    if meth.needs == 'landmarks': xs = list(landmarks if landmarks is not None else [])
+    if meth.needs == 'fr' and fr is None:
+        from ediffiqa_nb.fr import load_sface
+        fr = load_sface(device='cpu')
+    rows = [{'path': str(p)} for p in (paths if paths is not None else range(len(xs)))]
+    return np.asarray(meth.fn(xs, rows, fr, seed, serfiq_m), np.float64)

@@ -6,14 +6,14 @@
 from __future__ import annotations
 import os
 from pathlib import Path
-import numpy as np, pandas as pd, torch
-from .core import Config, read_image, img2tensor, atomic_save, file_hash, FaceDataError
+import numpy as np, pandas as pd
+from .core import Config, read_image, atomic_save, file_hash, FaceDataError
 from .fr import model_fingerprint
 from .diffiqa import lookup_scores
-from .cli import packaged_model_path
+from .core import packaged_model_path
 from .data import celeba_wild, landmarks, align_face
-from .baselines import sharpness, embed, serfiq, faceqan
-from .distill import QualityModel
+from .quality import QualityModel
+from .score import score_array, METHODS
 
 # %% auto #0
 __all__ = ['study_cache', 'study_models', 'study_subset', 'cached', 'load_regressors', 'quality_scores', 'cached_scores',
@@ -70,19 +70,9 @@ def quality_scores(crops:np.ndarray, # aligned uint8 (N,112,112,3) crops
                    methods=None, # default: sharpness, embedding_norm, flip, serfiq and every regressor ('faceqan' on request)
                    serfiq_m:int=100, # SER-FIQ passes (the paper's m = 100)
                   ) -> dict:
-    "{method: (N,) qualities} of aligned uint8 crops"
+    "{method: (N,) qualities} of aligned uint8 crops, each through the front door (`score.score_array`)"
     methods = methods or ['sharpness', 'embedding_norm', 'flip', 'serfiq', *regressors]
-    x = img2tensor(crops); out = {}
-    if 'sharpness' in methods: out['sharpness'] = sharpness(crops)
-    if {'embedding_norm', 'flip'} & set(methods):
-        e = embed(x, fr)
-        if 'embedding_norm' in methods: out['embedding_norm'] = e.norm(dim=1).double().numpy()
-        if 'flip' in methods: out['flip'] = torch.nn.functional.cosine_similarity(e, embed(x.flip(-1), fr)).double().numpy()
-    if 'serfiq' in methods: out['serfiq'] = serfiq(x, fr, m=serfiq_m, seed=0)
-    if 'faceqan' in methods: out['faceqan'] = faceqan(x, fr, seed=0, sym=out.get('flip'))   # published k=10, l=5: slow on CPU
-    for n, qm in regressors.items():
-        if n in methods: out[n] = np.asarray(qm.score_tensor(x), np.float64).ravel()
-    return out
+    return {m: score_array(crops, regressors.get(m, m), fr, seed=0, serfiq_m=serfiq_m) for m in methods if m in regressors or m in METHODS}
 
 # %% ../nbs/39_studies.ipynb #cfefb466
 def cached_scores(key:str, # names the image list (e.g. a `file_hash` of the paths)

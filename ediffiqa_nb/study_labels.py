@@ -14,7 +14,9 @@ from .diffiqa import lookup_scores
 from .baselines import serfiq
 from .labels import minmax, rank_optimise, l2norm
 from .metrics import exhaustive_pairs, pauc_table
-from .distill import load_crops, embed, sface_trunk, SFaceTail, train_frozen_trunk, save_quality_model, QualityModel
+from .fr import embed as fr_embed
+from .distill import load_crops, sface_trunk, SFaceTail, train_frozen_trunk, save_quality_model, QualityModel
+from .score import score_array
 
 # %% auto #0
 __all__ = ['SOURCES', 'RANK_AVG_OF', 'VARIANTS', 'DEFAULT_RECIPE', 'DEFAULT_MODEL', 'LINEAGE', 'SCORE_MEANING', 'ALIGNMENT',
@@ -38,7 +40,7 @@ def source_scores(crops:np.ndarray, # uint8 (N,112,112,3) aligned crops
                   sface=None, # the SFace model (default `fr.load_sface`)
                   diffiqa_table:str|Path|None=None, # DifFIQA labels (parquet); None: no DifFIQA source
                   serfiq_m:int=100, seed:int=0, timings:dict|None=None,
-                  emb=None, # precomputed SFace embeddings of `crops` (computed when None)
+                  emb=None, # unused (the front door embeds): kept for callers of the earlier signature
                   names=SOURCES, # the sources wanted
                   known:dict|None=None, # scores already at hand ({source: (N,)}), not recomputed (e.g. for the rank average)
                  ) -> dict:
@@ -46,12 +48,8 @@ def source_scores(crops:np.ndarray, # uint8 (N,112,112,3) aligned crops
     t = {} if timings is None else timings; out = dict(known or {})
     todo = (set(names) | (set(RANK_AVG_OF) if 'rank_avg' in names else set())) - set(out)
     if todo & {'embedding_norm', 'flip', 'serfiq'}: sface = sface or load_sface(device='cpu')
-    if todo & {'embedding_norm', 'flip'}:
-        t0 = time.time(); e = embed(sface, crops) if emb is None else emb; ef = embed(sface, crops[:, :, ::-1].copy())
-        out['embedding_norm'] = np.linalg.norm(e, axis=1).astype(np.float64); t['embedding_norm'] = time.time() - t0
-        out['flip'] = (l2norm(e) * l2norm(ef)).sum(1).astype(np.float64); t['flip'] = t['embedding_norm']
-    if 'serfiq' in todo:
-        t0 = time.time(); out['serfiq'] = serfiq(crops, sface, m=serfiq_m, seed=seed, batch_size=16, device='cpu'); t['serfiq'] = time.time() - t0
+    for n in ('embedding_norm', 'flip', 'serfiq'):   # the free baselines, through the front door
+        if n in todo: t0 = time.time(); out[n] = score_array(crops, n, sface, seed=seed, serfiq_m=serfiq_m); t[n] = time.time() - t0
     if 'diffiqa' in todo and diffiqa_table is not None: out['diffiqa'] = lookup_scores(list(paths), diffiqa_table)
     if 'rank_avg' in todo: out['rank_avg'] = rank_average(out)
     return {n: out[n] for n in names if n in out}
@@ -157,7 +155,7 @@ def train_default_model(out:str|Path|None=None, # checkpoint to write (None: onl
     if out is not None: save_quality_model(m, out, arch='sface', **meta)
     if evaluate:
         dev, xd, hd, ed, pr, mated, sims = dev_protocol(sface); qd = tail_outputs(m, hd)
-        qs = {meta['name']: qd, 'embedding_norm': np.linalg.norm(ed, axis=1), 'flip': (l2norm(ed) * l2norm(embed(sface, xd[:, :, ::-1].copy()))).sum(1)}
+        qs = {meta['name']: qd, 'embedding_norm': np.linalg.norm(ed, axis=1), 'flip': (l2norm(ed) * l2norm(fr_embed(xd[:, :, ::-1].copy(), sface).numpy())).sum(1)}
         tab = pauc_table(qs, pr, sims, mated, limits=(0.2, 0.3), dataset='celeba-wild dev', fr_model='SFace')
         meta['dev_pauc'] = {f'{r.method} @{r.limit:g}': round(float(r.pauc), 4) for r in tab.itertuples()}
         if out is not None:
