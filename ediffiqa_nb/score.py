@@ -242,7 +242,7 @@ def plan_scoring(method:str='ediffiqa', # a name of `METHODS` ('ediffiqa', 'diff
     return ScorePlan(name, load, process, settings, bs, n, stream)
 
 # %% ../nbs/16_score.ipynb #ae02f007
-def run_plan(plan:ScorePlan, src, # a `ScorePlan`; folder of images, one image, or a csv/parquet manifest with a `path` column
+def run_plan(plan:ScorePlan, src, # a `ScorePlan`; folder of images, one image, a csv/parquet manifest with a `path` column, or a list of paths
              out:str|Path|None=None, # output table (.csv/.parquet); None: in memory (no resume)
              shard_size:int=256, strict:bool=False, retry_failed:bool=False, # resumable shards; stop at the first failure; redo failures
              workers:int=0, progress:bool=False, # loader processes; a progress bar
@@ -250,14 +250,14 @@ def run_plan(plan:ScorePlan, src, # a `ScorePlan`; folder of images, one image, 
     "Score every image of `src` as `plan` says; a `BatchResult` (table: path, [identity], quality)"
     check_output(out)
     if shard_size < 1: raise FaceDataError('--shard-size', f'must be at least 1, got {shard_size}')
-    items = input_rows(src)   # a folder: no pandas
+    items = [{'path': str(p)} for p in src] if isinstance(src, (list, tuple)) else input_rows(src)   # a folder: no pandas
     keep = ['path'] + (['identity'] if 'identity' in items[0] else [])
     return run_batch(items, plan.load, plan.process, stream=plan.stream, out=out, settings=plan.settings,
                      keep=keep, columns=keep + ['quality'], shard_size=shard_size, batch_size=plan.batch_size,
                      strict=strict, retry_failed=retry_failed, workers=workers, threads=plan.threads, progress=progress, desc=f'{plan.method} scores')
 
 # %% ../nbs/16_score.ipynb #6ae99934
-def score_images(src, # folder of images, one image, or a csv/parquet manifest with a `path` column
+def score_images(src, # folder of images, one image, a csv/parquet manifest with a `path` column, or a list of paths
                  method:str='ediffiqa', # a name of `METHODS`: 'ediffiqa', 'diffiqa' or a baseline (`BASELINE_METHODS`)
                  out:str|Path|None=None, # output table (.csv/.parquet); None: in memory (no resume)
                  shard_size:int=256, strict:bool=False, retry_failed:bool=False, # see `run_plan`

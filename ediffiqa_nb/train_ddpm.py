@@ -24,6 +24,7 @@ from .core import (FaceDataError, read_image, aligned_face, img2tensor, tensor2i
                               default_device, seed_everything, torch_rng, shared_data, skip_msg)
 from .unet import Unet, unet_tiny, count_params
 from .diffusion import Diffusion, time_blend
+from .batch import _pkg
 from .degrade import degrade
 
 # %% auto #0
@@ -566,7 +567,7 @@ def ddp_smoke_test(world_size:int=2, steps:int=3, paths:list|None=None, out_dir=
     import socket, torch.multiprocessing as mp
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
     out = Path(out_dir or tempfile.mkdtemp()); out.mkdir(parents=True, exist_ok=True)
-    from ediffiqa_nb.train_ddpm import _ddp_worker as worker   # importable by the spawned processes, also from a notebook's __main__
+    worker = _pkg(_ddp_worker, 'ediffiqa_nb.train_ddpm')   # importable by the spawned processes, also from a notebook's __main__
     mp.start_processes(worker, args=(world_size, port, [str(p) for p in (paths or [])], str(out), steps),
                        nprocs=world_size, start_method='spawn', join=True)
     return [torch.load(out/f'rank{r}.pt', weights_only=False) for r in range(world_size)]
