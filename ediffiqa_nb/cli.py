@@ -158,12 +158,12 @@ def cmd_distill(args) -> int:
 # %% ../nbs/30_cli.ipynb #373e91f9
 def cmd_train_ddpm(args) -> int:
     "Train the extended DDPM (DifFIQA's generative model) on aligned faces; writes OUT/ddpm.pt"
-    from ediffiqa_nb.train_ddpm import train_ddpm
+    from ediffiqa_nb.train_ddpm import train_ddpm, DDPMRecipe
     check_device(args.device); set_threads(args.threads)
     df = list_inputs(args.data)
     for p in df.path[:1]: aligned_face(p)  # the first image tells a folder of photos from aligned crops before training starts
-    train_ddpm(list(df.path), args.out, dim=args.dim, steps=args.steps, bs=args.batch_size, lr=args.lr, seed=args.seed,
-               device=args.device, time_limit=args.time_limit, log_every=args.log_every)
+    recipe = DDPMRecipe(dim=args.dim, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, log_every=args.log_every)
+    train_ddpm(list(df.path), args.out, recipe, device=args.device, time_limit=args.time_limit)
     print(f'DDPM written to {Path(args.out)/"ddpm.pt"}'); return EXIT_OK
 
 # %% ../nbs/30_cli.ipynb #f647a965

@@ -99,9 +99,10 @@ def _plain_decode(buf:bytes, max_side:int|None=None) -> np.ndarray|None:
     return np.repeat(a[..., None], 3, axis=2) if a.ndim == 2 else cv2.cvtColor(a, cv2.COLOR_BGR2RGB)
 
 
-# %% ../nbs/00_core.ipynb #f1456d00
+# %% ../nbs/00_core.ipynb #f0018af5
 ImageSource = Union[str, Path, bytes, Image.Image, np.ndarray]
 
+# %% ../nbs/00_core.ipynb #f1456d00
 def _np_to_rgb(a:np.ndarray, src) -> np.ndarray:
     "Check one array image (HW or HWC; uint8 0..255, uint16 0..65535, or float in [0, 1]) and convert it to RGB uint8 HWC"
     a = np.asarray(a)
@@ -221,16 +222,6 @@ def atomic_write(path:str|Path, # final file name
         with contextlib.suppress(FileNotFoundError): os.remove(tmp)
         raise
 
-# %% ../nbs/00_core.ipynb #3c5d1b7f
-def atomic_save(obj, path:str|Path, # destination
-                saver=None, # `saver(obj, tmp_path)`; default picks by suffix (.npy, .parquet, .csv, .pt, .json, text)
-               ) -> Path:
-    "Save `obj` to `path` atomically, choosing the format from the suffix"
-    path = Path(path)
-    if saver is None: saver = _saver_for(path.suffix)
-    with atomic_write(path, mode=None) as tmp: saver(obj, tmp)
-    return path
-
 # %% ../nbs/00_core.ipynb #63d40154
 def _save_json(o, p):
     import json; Path(p).write_text(json.dumps(o, indent=2, default=str))
@@ -246,6 +237,16 @@ def _saver_for(suffix:str):
               '.pt': lambda o,p: torch.save(o, p), '.pth': lambda o,p: torch.save(o, p),
               '.json': _save_json}
     return savers.get(suffix, lambda o,p: Path(p).write_text(str(o)))
+
+# %% ../nbs/00_core.ipynb #3c5d1b7f
+def atomic_save(obj, path:str|Path, # destination
+                saver=None, # `saver(obj, tmp_path)`; default picks by suffix (.npy, .parquet, .csv, .pt, .json, text)
+               ) -> Path:
+    "Save `obj` to `path` atomically, choosing the format from the suffix"
+    path = Path(path)
+    if saver is None: saver = _saver_for(path.suffix)
+    with atomic_write(path, mode=None) as tmp: saver(obj, tmp)
+    return path
 
 # %% ../nbs/00_core.ipynb #781026fb
 def usable_cpus() -> int:
@@ -420,9 +421,10 @@ def model_fingerprint(model) -> str:
         h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes() if v.numel() else b'')
     return h.hexdigest()[:16]
 
-# %% ../nbs/00_core.ipynb #c0defa02
+# %% ../nbs/00_core.ipynb #e91a838f
 DEFAULT_MODEL = 'sface_distilled_flip_rankopt_centroid.pt'   # chosen in 43_study_labels; eDifFIQA(T) from DifFIQA labels stays in assets/ as ediffiqa_t_sface.pt
 
+# %% ../nbs/00_core.ipynb #c0defa02
 def packaged_model_path() -> Path:
     "Where the package keeps its default eDifFIQA model (`ediffiqa_nb/assets/DEFAULT_MODEL`)"
     import ediffiqa_nb
