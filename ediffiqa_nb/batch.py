@@ -7,6 +7,7 @@ from __future__ import annotations
 import os, sys, csv, json, time, socket, pickle, shutil, hashlib, warnings, contextlib, concurrent.futures as cf, multiprocessing as mp
 from pathlib import Path
 from typing import Callable, Sequence
+from dataclasses import dataclass, replace
 from fastcore.basics import patch
 import numpy as np
 from .core import FaceDataError, LazyModule, atomic_write, atomic_save, file_hash
@@ -16,7 +17,7 @@ from .core import (IMAGE_EXTS, usable_cpus, cpu_threads, set_threads, current_th
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_USAGE', 'EXIT_PARTIAL', 'TABLE_EXTS', 'FAILED_COLS', 'read_table', 'check_output', 'write_table',
            'input_rows', 'list_inputs', 'write_rows', 'item_key', 'fingerprint', 'BatchFailed', 'BatchResult',
-           'state_dir', 'run_batch']
+           'state_dir', 'BatchOptions', 'batch_options', 'run_batch']
 
 # %% ../nbs/01_batch.ipynb #b7a1c000
 pd = LazyModule('pandas')  # imported on first use: a folder scored into a csv never needs it
@@ -438,7 +439,33 @@ def _collect(rd:Path, shards:list) -> dict:
         results.update(zip(shards[s], res))
     return results
 
-# %% ../nbs/01_batch.ipynb #db786b84
+# %% ../nbs/01_batch.ipynb #b6146f3a
+@dataclass
+class BatchOptions:
+    "How a batch job runs (not what it computes): its shards, batches, resume, failures, processes, threads and progress bar"
+    shard_size:int=64 # items per atomically written shard
+    batch_size:int=32 # items per `process` call
+    reuse:bool=True # re-use results of unchanged items from the last complete run
+    retry_failed:bool=False # process earlier failures again (otherwise they are re-used as failures)
+    strict:bool=False # raise `BatchFailed` at the first failing item
+    rank:int|None=None # this process; None: $RANK
+    world_size:int|None=None # all processes; None: $WORLD_SIZE
+    workers:int=0 # `load` processes (0: this process)
+    load_threads:int=0 # `load` threads in this process when `workers` is 0 (for loaders that release the GIL: onnxruntime, OpenCV)
+    threads:int|None=None # torch/OpenCV threads (`set_threads`); None: `cpu_threads()`
+    progress:bool=False # progress bar on stderr
+    desc:str='items' # progress bar label
+
+# %% ../nbs/01_batch.ipynb #bd1bc472
+def batch_options(opts:BatchOptions|None=None, # a base (default: `BatchOptions()`)
+                  **overrides, # fields to replace
+                 ) -> BatchOptions:
+    "`opts` with `overrides` applied; a `TypeError` naming any field it does not have"
+    bad = [k for k in overrides if k not in BatchOptions.__dataclass_fields__]
+    if bad: raise TypeError(f"unknown batch option(s) {', '.join(map(repr, bad))}: use {', '.join(BatchOptions.__dataclass_fields__)}")
+    return replace(opts or BatchOptions(), **overrides)
+
+# %% ../nbs/01_batch.ipynb #a583ab7a
 def run_batch(items:pd.DataFrame|Sequence[str|dict], # one row per item (a `key_col` column): a table, row dicts, or a list of paths
               load:Callable|None, # load(row: dict) -> x for one item (runs in `workers` processes when > 0); None with a `stream`
               process:Callable|None=None, # process(xs, rows) -> one dict per item, on batches of `batch_size`; None: load's dict
@@ -450,41 +477,33 @@ def run_batch(items:pd.DataFrame|Sequence[str|dict], # one row per item (a `key_
               columns:Sequence[str]|None=None, # output column order (default: keep + result fields in first-seen order)
               key_col:str='path', # the column naming each item
               hash_files:bool=True, # content-hash the items' files (changed files are processed again)
-              shard_size:int=64, # items per atomically written shard
-              batch_size:int=32, # items per `process` call
-              reuse:bool=True, # re-use results of unchanged items from the last complete run
-              retry_failed:bool=False, # process earlier failures again (otherwise they are re-used as failures)
-              strict:bool=False, # raise `BatchFailed` at the first failing item
-              rank:int|None=None, world_size:int|None=None, # this process / all processes; None: $RANK / $WORLD_SIZE
-              workers:int=0, # `load` processes (0: this process)
-              load_threads:int=0, # `load` threads in this process when `workers` is 0 (for loaders that release the GIL: onnxruntime, OpenCV)
-              threads:int|None=None, # torch/OpenCV threads (`set_threads`); None: `cpu_threads()`
-              progress:bool=False, # progress bar on stderr
-              desc:str='items', # progress bar label
               before_merge:Callable|None=None, # called with the merged table before it is written (e.g. to drop stale files)
               still_valid:Callable|None=None, # still_valid(row, result) -> bool: a re-usable result whose files are gone is redone
+              opts:BatchOptions|None=None, # how the job runs
+              **overrides, # `BatchOptions` fields by name (shard_size, batch_size, strict, workers, threads, progress, ...)
              ) -> BatchResult:
     "Run `load`/`process` over `items` in resumable atomic shards; one merge writes `out` and `failed`"
+    o = batch_options(opts, **overrides)
     rows, cols = _rows_of(items, key_col)
-    _check_items(rows, cols, key_col, shard_size, batch_size)
-    rank, world_size = _world(rank, world_size)
-    set_threads(threads)
+    _check_items(rows, cols, key_col, o.shard_size, o.batch_size)
+    rank, world_size = _world(o.rank, o.world_size)
+    set_threads(o.threads)
     keep = cols if keep is None else list(keep)
     keys = [item_key(r[key_col], hash_files) for r in rows]
     sfp = fingerprint(settings or {})
-    fp = fingerprint(sfp, keys, shard_size)
+    fp = fingerprint(sfp, keys, o.shard_size)
     out, failed = _out_paths(out, failed)
     sd = state_dir(out) if out is not None else None
-    prev = _previous(sd, reuse, sfp)
-    reused = _reusable(prev, keys, rows, retry_failed, still_valid)
-    todo, shards, mine = _plan(len(rows), reused, shard_size, rank, world_size)
-    bar = _progress_bar(progress, sum(len(shards[s]) for s in mine), desc)
-    pool = _load_pool(stream, workers, load_threads, len(todo))
-    work = lambda sel: _shard_results(sel, shards, rows, load, process, stream, batch_size, strict, pool, key_col, bar)
+    prev = _previous(sd, o.reuse, sfp)
+    reused = _reusable(prev, keys, rows, o.retry_failed, still_valid)
+    todo, shards, mine = _plan(len(rows), reused, o.shard_size, rank, world_size)
+    bar = _progress_bar(o.progress, sum(len(shards[s]) for s in mine), o.desc)
+    pool = _load_pool(stream, o.workers, o.load_threads, len(todo))
+    work = lambda sel: _shard_results(sel, shards, rows, load, process, stream, o.batch_size, o.strict, pool, key_col, bar)
     try:
         if out is None:  # in memory: no state, no resume
             return _merge(rows, keys, reused, _in_memory(mine, shards, work), keep, columns, key_col, None, None, None, sfp, before_merge, {})
-        rd = _run_dir(sd, fp, world_size, dict(n_items=len(rows), n_shards=len(shards), shard_size=shard_size, settings=sfp, fingerprint=fp))
+        rd = _run_dir(sd, fp, world_size, dict(n_items=len(rows), n_shards=len(shards), shard_size=o.shard_size, settings=sfp, fingerprint=fp))
         _run_shards(rd, mine, shards, bar, work)
     finally: _close(pool, bar)
     if not _may_merge(rd, len(shards)): return _not_merged(out, failed)

@@ -8,7 +8,7 @@ import argparse, sys, time, warnings, importlib
 from pathlib import Path
 import numpy as np
 from .core import FaceDataError, shared_data, skip_msg, atomic_save, atomic_write
-from .batch import (BatchResult, BatchFailed, EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, read_table, list_inputs, check_output,
+from .batch import (BatchResult, BatchFailed, BatchOptions, EXIT_OK, EXIT_USAGE, EXIT_PARTIAL, read_table, list_inputs, check_output,
                                write_table, set_threads, aligned_face, check_device)
 from .core import DEFAULT_MODEL, packaged_model_path, default_model_path
 from .score import METHODS, BASELINE_METHODS, method_name
@@ -70,10 +70,10 @@ def cmd_prepare(args) -> int:
 def cmd_score(args) -> int:
     "Score face images with eDifFIQA (default) or DifFIQA; writes a csv/parquet or prints a table"
     from ediffiqa_nb.score import score_images
-    r = score_images(args.src, method=args.method, model=args.model, ddpm=args.ddpm, detect=args.detect, detector=args.detector,
-                     margin=args.margin, out=args.out, batch_size=args.batch_size, device=args.device, t=args.t, repeats=args.repeats, steps=args.reverse_steps,
-                     seed=args.seed, shard_size=args.shard_size, strict=args.strict, retry_failed=args.retry_failed,
-                     threads=args.threads, workers=args.workers, progress=not args.quiet, engine=args.engine, ddpm_weights=args.ddpm_weights, serfiq_m=args.serfiq_m)
+    run = BatchOptions(shard_size=args.shard_size, strict=args.strict, retry_failed=args.retry_failed, workers=args.workers, progress=not args.quiet)
+    r = score_images(args.src, args.method, args.out, run, model=args.model, ddpm=args.ddpm, detect=args.detect, detector=args.detector,
+                     margin=args.margin, batch_size=args.batch_size, device=args.device, t=args.t, repeats=args.repeats, steps=args.reverse_steps,
+                     seed=args.seed, threads=args.threads, engine=args.engine, ddpm_weights=args.ddpm_weights, serfiq_m=args.serfiq_m)
     if args.out is None and r.table is not None: print(r.table.to_string(index=False))
     return report('score', r, 'scores')
 

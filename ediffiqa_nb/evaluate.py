@@ -29,7 +29,6 @@ def pairs_table(src, # folder of aligned faces in identity folders, or a manifes
                 progress:bool=False,
                ) -> tuple[pd.DataFrame, BatchResult]:
     "(pairs table: path1, path2, identity1, identity2, mated, sim; the embedding `BatchResult`)"
-    from ediffiqa_nb.data import mated_pairs, nonmated_pairs
     device = check_device(device)
     items = list_inputs(src)
     if 'identity' not in items.columns: raise FaceDataError(src, "no 'identity' column: pairs need identities (a manifest from `ediffiqa prepare`, or identity folders)")
@@ -90,6 +89,29 @@ def _quality_col(q:pd.DataFrame, name, key, column):
     if len(cands) == 1: return cands[0]
     raise FaceDataError(name, f"no 'quality' column and {'no' if not cands else 'several'} numeric candidates ({cands}): name the column")
 
+# %% ../nbs/17_evaluate.ipynb #26d63974
+def _quality_values(t, # one quality table: DataFrame or file
+                    method:str, # its method name (for messages)
+                    images:list, # the image keys of the pairs, in order
+                    key:str, column:str|None, # join key; quality column
+                   ) -> np.ndarray:
+    "The qualities of `images` (in that order) from one quality table, joined by `key`"
+    q, qname, qbase = _as_table_src(t, f'<quality {method}>')
+    if key not in q.columns: raise FaceDataError(qname, f'no {key!r} column (columns: {list(q.columns)})')
+    col = _quality_col(q, qname, key, column)
+    keys = _norm_keys(q[key], qbase, key)
+    v = pd.to_numeric(q[col], errors='coerce')
+    nonnum = v.isna() & q[col].notna()
+    if nonnum.any(): raise FaceDataError(qname, f"quality column {col!r} is not numeric: {q[col][nonnum].iloc[0]!r} in row {q.index[nonnum][0]}")
+    lut = pd.Series(v.to_numpy(np.float64), index=keys)
+    if lut.index.duplicated().any(): raise FaceDataError(qname, f'lists {lut.index[lut.index.duplicated()][0]} twice: one quality per image')
+    missing = [k for k in images if k not in lut.index]
+    if missing: raise FaceDataError(qname, f'has no quality for {missing[0]}' + (f' (and {len(missing)-1} more images of the pairs)' if len(missing) > 1 else '') + ': score every image of the pairs')
+    vals = lut.reindex(images).to_numpy()
+    nan = np.flatnonzero(~np.isfinite(vals))
+    if len(nan): raise FaceDataError(qname, f'quality is NaN/empty for {images[nan[0]]}' + (f' and {len(nan)-1} more' if len(nan) > 1 else '') + ': re-score or drop those images')
+    return vals
+
 # %% ../nbs/17_evaluate.ipynb #9b44b62d
 def join_pairs(pairs, # DataFrame or file: `{key}1`, `{key}2`, mated, sim
                qualities:dict, # {method: DataFrame or file with `key` and a quality column}
@@ -111,23 +133,7 @@ def join_pairs(pairs, # DataFrame or file: `{key}1`, `{key}2`, mated, sim
     if mated.all() or not mated.any(): raise FaceDataError(pname, 'needs both mated and non-mated pairs (the threshold comes from the non-mated ones)')
     images = list(dict.fromkeys(a + b)); idx = {k: i for i, k in enumerate(images)}
     ij = np.array([[idx[x], idx[y]] for x, y in zip(a, b)], np.int64)
-    qs = {}
-    for method, t in qualities.items():
-        q, qname, qbase = _as_table_src(t, f'<quality {method}>')
-        if key not in q.columns: raise FaceDataError(qname, f'no {key!r} column (columns: {list(q.columns)})')
-        col = _quality_col(q, qname, key, column)
-        keys = _norm_keys(q[key], qbase, key)
-        v = pd.to_numeric(q[col], errors='coerce')
-        nonnum = v.isna() & q[col].notna()
-        if nonnum.any(): raise FaceDataError(qname, f"quality column {col!r} is not numeric: {q[col][nonnum].iloc[0]!r} in row {q.index[nonnum][0]}")
-        lut = pd.Series(v.to_numpy(np.float64), index=keys)
-        if lut.index.duplicated().any(): raise FaceDataError(qname, f'lists {lut.index[lut.index.duplicated()][0]} twice: one quality per image')
-        missing = [k for k in images if k not in lut.index]
-        if missing: raise FaceDataError(qname, f'has no quality for {missing[0]}' + (f' (and {len(missing)-1} more images of the pairs)' if len(missing) > 1 else '') + ': score every image of the pairs')
-        vals = lut.reindex(images).to_numpy()
-        nan = np.flatnonzero(~np.isfinite(vals))
-        if len(nan): raise FaceDataError(qname, f'quality is NaN/empty for {images[nan[0]]}' + (f' and {len(nan)-1} more' if len(nan) > 1 else '') + ': re-score or drop those images')
-        qs[method] = vals
+    qs = {method: _quality_values(t, method, images, key, column) for method, t in qualities.items()}
     return ij, mated, sims, qs, images
 
 # %% ../nbs/17_evaluate.ipynb #8bfd2457
@@ -150,7 +156,6 @@ def evaluate(pairs, # DataFrame or file: `{key}1`, `{key}2`, mated, sim
              **edc_kwargs, # passed to `metrics.pauc_table` (pair-quality function, threshold options, ...)
             ) -> tuple[pd.DataFrame, dict]:
     "pAUC table and {method: EDCCurve}, with the pairs and qualities joined by key (row order never matters)"
-    from ediffiqa_nb.metrics import pauc_table, fmr_threshold
     ij, mated, sims, qs, _ = join_pairs(pairs, qualities, key, column)
     nm = sims[~mated]; t = fmr_threshold(nm, fmr); above = int((nm > t).sum())
     if above < min_impostors:

