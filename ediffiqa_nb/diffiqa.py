@@ -5,6 +5,7 @@
 # %% ../nbs/12_diffiqa.ipynb #9b1be676
 from __future__ import annotations
 import os, json, time, math, hashlib, contextlib, shutil, warnings, importlib
+from dataclasses import dataclass, fields, replace
 from functools import partial
 from pathlib import Path
 from typing import Sequence
@@ -15,8 +16,8 @@ from .batch import run_batch, state_dir, fingerprint
 from .core import aligned_face
 
 # %% auto #0
-__all__ = ['TERMS', 'load_face', 'image_key', 'as_faces', 'ddim_reverse', 'default_pairs', 'released_pairs', 'diffiqa_scores',
-           'score_dataset', 'lookup_scores']
+__all__ = ['TERMS', 'load_face', 'image_key', 'as_faces', 'ddim_reverse', 'default_pairs', 'released_pairs', 'DifFIQARecipe',
+           'diffiqa_scores', 'score_dataset', 'lookup_scores']
 
 # %% ../nbs/12_diffiqa.ipynb #49ba184f
 torch, nn, F = LazyModule('torch'), LazyModule('torch.nn'), LazyModule('torch.nn.functional')  # imported on first use: `ediffiqa score` on the CPU engines never needs torch
@@ -25,6 +26,7 @@ pd = LazyModule('pandas')   # nor pandas, for a folder scored into a csv
 # %% ../nbs/12_diffiqa.ipynb #e9ca3733
 TERMS = ('noisy', 'recon', 'noisy_flip', 'recon_flip', 'flip')  # cos(e(x), e(.)) for x_t, x-hat, x^f_t, x-hat^f, x^f
 
+# %% ../nbs/12_diffiqa.ipynb #40a52018
 def _parts(ddpm):
     "The denoiser and the cumulative alpha buffer of a Diffusion-like object"
     net = getattr(ddpm, 'model', None)
@@ -97,16 +99,50 @@ def released_pairs(t:int) -> list[tuple[int,int]]:
     times = list(reversed(torch.linspace(-1, t - 1, steps=t + 2).int().tolist()))
     return list(zip(times[:-1], times[1:]))
 
-# %% ../nbs/12_diffiqa.ipynb #57b9c49e
-_COMPILED = {}
+# %% ../nbs/12_diffiqa.ipynb #d64e8547
+@dataclass(frozen=True)
+class DifFIQARecipe:
+    "The DifFIQA settings that decide the scores (paper and released code: t=5, n=10, flip)"
+    t:int=5 # noise level: x_t at buffer index t (paper, released: 5)
+    n:int=10 # repeats with fresh noise (paper, released: 10)
+    steps:int|None=None # UNet calls per reconstruction; None: t. Ours: 1 (x0 from x_t directly) is the cheap CPU setting of the committed labels
+    flip:bool=True # also the flip terms (the paper's 5); False: the 2 unflipped terms
+    eta:float|None=None # DDIM eta; None: 0 (deterministic), 1 with `reference_quirks` (released: 1; ours 0 so one draw per repeat sets x-hat)
+    seed:int|None=0 # noise seed (released: none, the global RNG; ours 0 so scores reproduce); None only with `reference_quirks`
+    reference_quirks:bool=False # the released loop step for step. SPEC 4 makes it the default; ours stays False so the committed labels reproduce
 
+    def __post_init__(self):
+        if self.t < 1 or self.n < 1: raise ValueError('t and n must be >= 1')
+        if self.reference_quirks and self.steps not in (None, self.t): raise ValueError('`steps` is not a released-loop option')
+        if self.seed is None and not self.reference_quirks: raise ValueError('seed=None (unseeded noise) is only offered with reference_quirks=True')
+
+    @property
+    def ddim_eta(self) -> float:
+        "The eta that runs: `eta`, else 1 for the released loop and 0 otherwise"
+        return self.eta if self.eta is not None else (1. if self.reference_quirks else 0.)
+
+# %% ../nbs/12_diffiqa.ipynb #71a5a40f
+def _as_recipe(recipe:DifFIQARecipe|None, overrides:dict) -> DifFIQARecipe:
+    "`recipe` (default `DifFIQARecipe()`) with keyword `overrides` (`t=`, `n=`, ... as before) applied; unknown names raise TypeError"
+    if recipe is None: recipe = DifFIQARecipe()
+    if not isinstance(recipe, DifFIQARecipe): raise TypeError(f'recipe must be a DifFIQARecipe, got {recipe!r} (pass t, n, ... by keyword)')
+    bad = sorted(set(overrides) - {f.name for f in fields(DifFIQARecipe)})
+    if bad: raise TypeError(f'diffiqa_scores() got unexpected keyword arguments: {", ".join(bad)}')
+    return replace(recipe, **overrides) if overrides else recipe
+
+# %% ../nbs/12_diffiqa.ipynb #ee6aaf92
+_COMPILED = {}   # id(net) -> its torch.compile'd wrapper, compiled once per process
+
+# %% ../nbs/12_diffiqa.ipynb #9ba2714c
 def _maybe_compile(net, compile:bool):
+    "`net`, or (with `compile`) its cached `torch.compile` wrapper"
     if not compile: return net
     if id(net) not in _COMPILED: _COMPILED[id(net)] = torch.compile(net)
     return _COMPILED[id(net)]
 
-# %% ../nbs/12_diffiqa.ipynb #5ae5f416
+# %% ../nbs/12_diffiqa.ipynb #1f9c292f
 def _autocast_factory(device:torch.device, dtype):
+    "A factory of autocast contexts for `dtype` on `device`; None for fp32 (no autocast)"
     if dtype is None or dtype == torch.float32: return None
     return lambda: torch.autocast(device_type=device.type, dtype=dtype)
 
@@ -129,27 +165,63 @@ def _noise_for(keys, seed, n_views, n, n_steps, shape, device, gen_device):
         out.append(torch.randn((n_views, n, 1 + n_steps, *shape), generator=g, device=gen_device))
     return torch.stack(out).to(device)
 
-# %% ../nbs/12_diffiqa.ipynb #eb2c9ccf
-def _terms_default(x, net, abar, fr, t, n, flip, seed, eta, keys, unet_batch, fr_batch, autocast, channels_last, gen_device, steps=None):
-    "The five (or two) repeat-averaged cosine terms for a batch of images (B, 5)"
-    B, dev = x.shape[0], x.device
-    views = torch.stack([x, x.flip(-1)], 1) if flip else x[:, None]           # (B, V, C, H, W)
-    V = views.shape[1]; pairs = default_pairs(t, steps)
-    n_steps = sum(1 for _, nx in pairs if nx >= 0) if eta > 0 else 0
-    z = _noise_for(keys, seed, V, n, n_steps, x.shape[1:], dev, gen_device)   # (B, V, n, 1+S, C, H, W)
-    x0 = views[:, :, None].expand(B, V, n, *x.shape[1:]).reshape(-1, *x.shape[1:])
-    z = z.reshape(B * V * n, 1 + n_steps, *x.shape[1:])
-    a = abar[t].to(dev)
-    xt = a.sqrt() * x0 + (1 - a).sqrt() * z[:, 0]
-    if channels_last: xt = xt.contiguous(memory_format=torch.channels_last)
+# %% ../nbs/12_diffiqa.ipynb #ae9dda0c
+@dataclass
+class _Run:
+    "What one `diffiqa_scores` call holds fixed over its batches"
+    net:object; abar:object; fr:object; r:DifFIQARecipe # models on the device, alphas_cumprod, the recipe
+    device:object; fast:bool; batch_size:int; unet_batch:int
+    autocast:object=None; channels_last:bool=False # mixed precision / memory format (CUDA fast path)
+    gen_device:object=None; gen:object=None # where per-image noise is drawn; the released loop's one generator
+
+# %% ../nbs/12_diffiqa.ipynb #d3e51d27
+def _models_on(ddpm, fr, device:torch.device, channels_last:bool):
+    "The denoiser and alphas_cumprod of `ddpm`, both models in eval mode on `device` (channels_last on the CUDA fast path)"
+    net, abar = _parts(ddpm)
+    net.eval(); fr.eval()
+    ddpm.to(device) if isinstance(ddpm, nn.Module) else net.to(device)
+    fr.to(device)
+    if channels_last: net.to(memory_format=torch.channels_last); fr.to(memory_format=torch.channels_last)
+    return net, abar
+
+# %% ../nbs/12_diffiqa.ipynb #975fbd57
+def _run_setup(ddpm, fr, r:DifFIQARecipe, device, fast, dtype, batch_size, unet_batch:int, compile:bool) -> _Run:
+    "Resolve the execution defaults (see `diffiqa_scores`) and put the models on the device"
+    device = default_device(device) if not isinstance(device, torch.device) else device
+    if fast is None: fast = device.type == 'cuda' and not r.reference_quirks
+    if dtype is None: dtype = torch.bfloat16 if (fast and device.type == 'cuda') else torch.float32
+    if batch_size is None: batch_size = 3 if r.reference_quirks else (64 if fast else 16)
+    cuda_fast = fast and device.type == 'cuda'
+    net, abar = _models_on(ddpm, fr, device, cuda_fast)
+    return _Run(_maybe_compile(net, compile and fast), abar, fr, r, device, fast, batch_size, unet_batch,
+                autocast=_autocast_factory(device, dtype), channels_last=cuda_fast,
+                gen_device=device if cuda_fast else torch.device('cpu'), gen=None if r.seed is None else torch_rng(r.seed, device))
+
+# %% ../nbs/12_diffiqa.ipynb #47bf2f0f
+def _views(x:torch.Tensor, flip:bool) -> torch.Tensor:
+    "The faces and (with `flip`) their mirror images: (B, V, C, H, W)"
+    return torch.stack([x, x.flip(-1)], 1) if flip else x[:, None]
+
+# %% ../nbs/12_diffiqa.ipynb #ee546c49
+def _forward(views:torch.Tensor, n:int, z:torch.Tensor, abar:torch.Tensor, t:int) -> torch.Tensor:
+    "x_t = sqrt(abar_t) x + sqrt(1 - abar_t) eps for every view and repeat (B*V*n, C, H, W); eps = each stream's first draw"
+    B, V, s = *views.shape[:2], views.shape[2:]
+    x0 = views[:, :, None].expand(B, V, n, *s).reshape(-1, *s)
+    a = abar[t].to(views.device)
+    return a.sqrt() * x0 + (1 - a).sqrt() * z[:, 0]
+
+# %% ../nbs/12_diffiqa.ipynb #67647469
+def _reconstruct(net, abar:torch.Tensor, xt:torch.Tensor, z:torch.Tensor, pairs, eta:float, unet_batch:int, autocast=None) -> torch.Tensor:
+    "x-hat for every copy in `xt`, in UNet micro-batches of `unet_batch`; copy i's k-th step draws z[i, 1+k]"
     rec = []
     for i in range(0, xt.shape[0], unet_batch):
         zi = z[i:i+unet_batch]
         rec.append(ddim_reverse(net, abar, xt[i:i+unet_batch], pairs, eta, noise=lambda k, zi=zi: zi[:, 1 + k], autocast=autocast))
-    rec = torch.cat(rec)
-    e_orig = _embed(fr, views.reshape(-1, *x.shape[1:]), fr_batch, autocast, channels_last).reshape(B, V, -1)
-    e_t = _embed(fr, xt, fr_batch, autocast, channels_last).reshape(B, V, n, -1)
-    e_r = _embed(fr, rec, fr_batch, autocast, channels_last).reshape(B, V, n, -1)
+    return torch.cat(rec)
+
+# %% ../nbs/12_diffiqa.ipynb #3b809143
+def _cos_terms(e_orig:torch.Tensor, e_t:torch.Tensor, e_r:torch.Tensor, flip:bool) -> torch.Tensor:
+    "The repeat-averaged cosines to e(x) (B, 5) in `TERMS` order, or (B, 2) without flip; e_orig (B, V, d), e_t and e_r (B, V, n, d)"
     ref = e_orig[:, 0]
     cos = lambda e: F.cosine_similarity(ref[:, None, None].expand_as(e), e, dim=-1).mean(-1)   # (B, V)
     ct, cr = cos(e_t), cos(e_r)
@@ -157,37 +229,83 @@ def _terms_default(x, net, abar, fr, t, n, flip, seed, eta, keys, unet_batch, fr
     cf = F.cosine_similarity(ref, e_orig[:, 1], dim=-1)
     return torch.stack([ct[:, 0], cr[:, 0], ct[:, 1], cr[:, 1], cf], 1)
 
-# %% ../nbs/12_diffiqa.ipynb #9f1710e8
-def _terms_released(x, net, abar, fr, t, n, flip, eta, gen, autocast=None):
-    "DifFIQA's released inference loop for one batch: global (or `gen`) RNG, 6 UNet calls at t=5, originals embedded n times"
-    dev = x.device
-    start = torch.cat([x, x.flip(-1)], 0) if flip else x
-    start = start.repeat_interleave(n, 0)                                         # 'b c h w -> (b n) c h w'
-    a = abar.to(dev, torch.float32)[t]
+# %% ../nbs/12_diffiqa.ipynb #d72a3f50
+def _terms_default(x:torch.Tensor, keys, run:_Run, unet_batch:int, channels_last:bool) -> torch.Tensor:
+    "The five (or two) repeat-averaged cosine terms for a batch of images (B, 5), per-image noise from `keys`"
+    r, B, s = run.r, x.shape[0], x.shape[1:]
+    views = _views(x, r.flip); V = views.shape[1]; pairs = default_pairs(r.t, r.steps)
+    n_steps = sum(1 for _, nx in pairs if nx >= 0) if r.ddim_eta > 0 else 0
+    z = _noise_for(keys, r.seed, V, r.n, n_steps, s, x.device, run.gen_device).reshape(B * V * r.n, 1 + n_steps, *s)
+    xt = _forward(views, r.n, z, run.abar, r.t)
+    if channels_last: xt = xt.contiguous(memory_format=torch.channels_last)
+    rec = _reconstruct(run.net, run.abar, xt, z, pairs, r.ddim_eta, unet_batch, run.autocast)
+    emb = lambda v, *shape: _embed(run.fr, v, unet_batch, run.autocast, channels_last).reshape(B, V, *shape, -1)
+    return _cos_terms(emb(views.reshape(-1, *s)), emb(xt, r.n), emb(rec, r.n), r.flip)
+
+# %% ../nbs/12_diffiqa.ipynb #078ed300
+def _terms_released(x:torch.Tensor, run:_Run) -> torch.Tensor:
+    "DifFIQA's released inference loop for one batch: global (or `run.gen`) RNG, 6 UNet calls at t=5, originals embedded n times"
+    r, dev, gen = run.r, x.device, run.gen
+    start = torch.cat([x, x.flip(-1)], 0) if r.flip else x
+    start = start.repeat_interleave(r.n, 0)                                       # 'b c h w -> (b n) c h w'
+    a = run.abar.to(dev, torch.float32)[r.t]
     noisy = a.sqrt() * start + (1 - a).sqrt() * torch.randn(start.shape, generator=gen, device=dev)
-    rec = ddim_reverse(net, abar, noisy, released_pairs(t), eta, draw_always=True, autocast=autocast,
+    rec = ddim_reverse(run.net, run.abar, noisy, released_pairs(r.t), r.ddim_eta, draw_always=True, autocast=run.autocast,
                        noise=lambda k: torch.randn(noisy.shape, generator=gen, device=dev))
-    outs = fr(torch.cat([start, noisy, rec], 0)).float()
-    chunks = outs.chunk(6 if flip else 3)
-    cs = lambda a_, b_: F.cosine_similarity(a_, b_).reshape(-1, n).mean(1)
-    if not flip:
+    outs = run.fr(torch.cat([start, noisy, rec], 0)).float()
+    chunks = outs.chunk(6 if r.flip else 3)
+    cs = lambda a_, b_: F.cosine_similarity(a_, b_).reshape(-1, r.n).mean(1)
+    if not r.flip:
         so, no, ro = chunks; return torch.stack([cs(so, no), cs(so, ro)], 1)
     sb, sf, nb, nf, rb, rf = chunks
     return torch.stack([cs(sb, nb), cs(sb, rb), cs(sb, nf), cs(sb, rf), cs(sb, sf)], 1)
 
-# %% ../nbs/12_diffiqa.ipynb #71091d8c
+# %% ../nbs/12_diffiqa.ipynb #dd402d24
+def _batch_terms(xb:torch.Tensor, keys, run:_Run) -> torch.Tensor:
+    "The terms of one batch (B, 5) on the CPU, by the path `run` chose"
+    if run.r.reference_quirks: return _terms_released(xb, run).cpu()
+    if run.fast: return _terms_default(xb, keys, run, run.unet_batch, run.channels_last).cpu()
+    ub = (2 if run.r.flip else 1) * run.r.n   # one image (its 2n copies) per UNet/FR call: bitwise independent of batch size and order
+    return torch.cat([_terms_default(xb[j:j+1], keys[j:j+1], run, ub, False) for j in range(len(xb))]).cpu()
+
+# %% ../nbs/12_diffiqa.ipynb #8c41a9a9
+def _faces_112(images) -> torch.Tensor:
+    "`as_faces(images)`, refusing anything but 112x112 faces"
+    x = as_faces(images)
+    if x.shape[-2:] != (112, 112): raise FaceDataError('<images>', f'expected 112x112 faces, got {tuple(x.shape[-2:])}')
+    return x
+
+# %% ../nbs/12_diffiqa.ipynb #e4730553
+def _noise_keys(x:torch.Tensor, keys:Sequence|None, quirks:bool) -> Sequence|None:
+    "One noise key per image: `keys`, else content hashes (`image_key`); None for the released loop (one stream)"
+    if keys is None and not quirks: keys = [image_key(x[i]) for i in range(x.shape[0])]
+    if keys is not None and len(keys) != x.shape[0]: raise ValueError(f'{len(keys)} keys for {x.shape[0]} images')
+    return keys
+
+# %% ../nbs/12_diffiqa.ipynb #2227d81a
+def _batch_starts(N:int, bs:int, progress:bool=False):
+    "The first index of each batch of `bs` out of `N`, optionally under a progress bar"
+    it = range(0, N, bs)
+    if not progress: return it
+    from tqdm.auto import tqdm; return tqdm(it, total=math.ceil(N / bs), desc='DifFIQA')
+
+# %% ../nbs/12_diffiqa.ipynb #e87c9135
+def _as_scores(terms:torch.Tensor, flip:bool, return_terms:bool):
+    "Scores = the mean of the terms (float32); with `return_terms` also the terms as a DataFrame"
+    terms = terms.double().numpy()
+    scores = terms.mean(1).astype(np.float32)
+    if not return_terms: return scores
+    cols = TERMS if flip else TERMS[:2]
+    return scores, pd.DataFrame(terms.astype(np.float32), columns=list(cols))
+
+# %% ../nbs/12_diffiqa.ipynb #28894753
 def diffiqa_scores(images, # faces: (N,3,112,112) tensor in [-1,1], uint8 (N,112,112,3) array, or list of paths/arrays
                    ddpm, # Diffusion-like: `.model(x, t) -> x0` and `.alphas_cumprod` (EMA weights from `load_ddpm`)
                    fr:nn.Module, # FR model: (N,3,112,112) in [-1,1] -> (N,d) embeddings
-                   t:int=5, # diffusion steps (paper: 5)
-                   n:int=10, # repeats with fresh noise (paper: 10)
-                   steps:int|None=None, # UNet calls per reconstruction (default t: every step; 1: x0 predicted from x_t directly)
-                   flip:bool=True, # also use the horizontal flip (5 terms; False: mean of the 2 unflipped terms)
-                   seed:int|None=0, # noise seed; None only with `reference_quirks` (global torch RNG, as released)
-                   eta:float|None=None, # DDIM eta; None: 0 (deterministic reverse), 1 with `reference_quirks`
+                   recipe:DifFIQARecipe|None=None, # t, n, steps, flip, eta, seed, reference_quirks (default: `DifFIQARecipe()`)
+                   *,
                    batch_size:int|None=None, # images per pass; None: 3 (quirks), 16 (fp32), 64 (fast)
                    return_terms:bool=False, # also return a DataFrame of the five cosine terms
-                   reference_quirks:bool=False, # reproduce the released loop step for step (see above)
                    device=None, # None: `default_device()`
                    dtype:torch.dtype|None=None, # autocast dtype; None: bf16 on the CUDA fast path, fp32 otherwise
                    fast:bool|None=None, # batched fast path; None: True on CUDA
@@ -195,50 +313,18 @@ def diffiqa_scores(images, # faces: (N,3,112,112) tensor in [-1,1], uint8 (N,112
                    compile:bool=False, # torch.compile the UNet (fast path)
                    keys:Sequence|None=None, # per-image noise keys (default: content hash of each image)
                    progress:bool=False, # show a progress bar over batches
+                   **overrides, # recipe fields by keyword, as before: t=5, n=10, steps, flip, seed, eta, reference_quirks
                   ):
     "DifFIQA quality per image (np.float32, higher is better); with `return_terms` also the DataFrame of the 5 terms"
-    device = default_device(device) if not isinstance(device, torch.device) else device
-    x_all = as_faces(images)
-    N = x_all.shape[0]
-    if x_all.shape[-2:] != (112, 112): raise FaceDataError('<images>', f'expected 112x112 faces, got {tuple(x_all.shape[-2:])}')
-    if t < 1 or n < 1: raise ValueError('t and n must be >= 1')
-    if fast is None: fast = device.type == 'cuda' and not reference_quirks
-    if eta is None: eta = 1. if reference_quirks else 0.
-    if dtype is None: dtype = torch.bfloat16 if (fast and device.type == 'cuda') else torch.float32
-    if batch_size is None: batch_size = 3 if reference_quirks else (64 if fast else 16)
-    if keys is None and not reference_quirks: keys = [image_key(x_all[i]) for i in range(N)]
-    if keys is not None and len(keys) != N: raise ValueError(f'{len(keys)} keys for {N} images')
-    net, abar = _parts(ddpm)
-    net.eval(); fr.eval()
-    ddpm.to(device) if isinstance(ddpm, nn.Module) else net.to(device)
-    fr.to(device)
-    channels_last = fast and device.type == 'cuda'
-    if channels_last: net.to(memory_format=torch.channels_last); fr.to(memory_format=torch.channels_last)
-    run_net = _maybe_compile(net, compile and fast)
-    ac = _autocast_factory(device, dtype)
-    gen = None if seed is None else torch_rng(seed, device)
-    if reference_quirks and steps not in (None, t): raise ValueError('`steps` is not a released-loop option')
-    if seed is None and not reference_quirks: raise ValueError('seed=None (unseeded noise) is only offered with reference_quirks=True')
-    gen_device = device if (fast and device.type == 'cuda') else torch.device('cpu')
-    out = []
-    it = range(0, N, batch_size)
-    if progress:
-        from tqdm.auto import tqdm; it = tqdm(it, total=math.ceil(N / batch_size), desc='DifFIQA')
+    r = _as_recipe(recipe, overrides)
+    x = _faces_112(images)
+    keys = _noise_keys(x, keys, r.reference_quirks)
+    run = _run_setup(ddpm, fr, r, device, fast, dtype, batch_size, unet_batch, compile)
+    bs = run.batch_size
     with torch.inference_mode():
-        for i in it:
-            xb = x_all[i:i+batch_size].to(device)
-            if reference_quirks: out.append(_terms_released(xb, run_net, abar, fr, t, n, flip, eta, gen, ac).cpu())
-            elif fast: out.append(_terms_default(xb, run_net, abar, fr, t, n, flip, seed, eta, keys[i:i+batch_size], unet_batch,
-                                                 unet_batch, ac, channels_last, gen_device, steps).cpu())
-            else:  # one image (its 2n copies) per UNet/FR call: bitwise independent of batch size and order
-                ub = (2 if flip else 1) * n
-                out.append(torch.cat([_terms_default(xb[j:j+1], run_net, abar, fr, t, n, flip, seed, eta, keys[i+j:i+j+1], ub, ub,
-                                                     ac, False, gen_device, steps) for j in range(len(xb))]).cpu())
-    terms = torch.cat(out).double().numpy()
-    scores = terms.mean(1).astype(np.float32)
-    if not return_terms: return scores
-    cols = TERMS if flip else TERMS[:2]
-    return scores, pd.DataFrame(terms.astype(np.float32), columns=list(cols))
+        out = [_batch_terms(x[i:i+bs].to(run.device), None if keys is None else keys[i:i+bs], run)
+               for i in _batch_starts(len(x), bs, progress)]
+    return _as_scores(torch.cat(out), r.flip, return_terms)
 
 # %% ../nbs/12_diffiqa.ipynb #5c49d4b4
 def _fingerprint_v0(m:nn.Module) -> str:
@@ -262,6 +348,7 @@ def _dataset_settings(out:Path, ddpm, fr, kwargs:dict, fp=model_fingerprint) -> 
 
 # %% ../nbs/12_diffiqa.ipynb #5545d4a7
 def _as_table(items) -> pd.DataFrame:
+    "`path` and `identity` of the images to score (identity: the parent folder's name when not given)"
     if isinstance(items, pd.DataFrame):
         if 'path' not in items: raise FaceDataError('<table>', 'needs a `path` column')
         df = items.copy()
@@ -272,10 +359,12 @@ def _as_table(items) -> pd.DataFrame:
 
 # %% ../nbs/12_diffiqa.ipynb #f0c023ce
 def _diffiqa_load(row:dict, margin=None) -> np.ndarray:
+    "The batch engine's loader: one row's aligned 112x112 face"
     return aligned_face(row['path'], margin)
 
 # %% ../nbs/12_diffiqa.ipynb #cb7c45ff
 def _diffiqa_process(faces, rows, ddpm, fr, kwargs) -> list[dict]:
+    "The batch engine's step: one result row (score and terms) per face"
     s, terms = diffiqa_scores(np.stack(faces), ddpm, fr, return_terms=True, **kwargs)   # noise keyed by content: no path in it
     return [{'score': float(v), **{c: float(x) for c, x in zip(terms.columns, tr)}} for v, tr in zip(s, terms.to_numpy())]
 
@@ -320,7 +409,9 @@ def __getattr__(name:str):
     return getattr(importlib.import_module(_MOVED[name]), name)
 
 # %% ../nbs/12_diffiqa.ipynb #ec727e8b
-def _face_key(p) -> str: return '/'.join(Path(str(p)).parts[-2:])
+def _face_key(p) -> str:
+    "A face's key across machines: its last two path parts, `identity/file`"
+    return '/'.join(Path(str(p)).parts[-2:])
 
 # %% ../nbs/12_diffiqa.ipynb #edd2853b
 def lookup_scores(paths, # image paths to look up

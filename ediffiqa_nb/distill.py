@@ -5,6 +5,7 @@
 # %% ../nbs/14_distill.ipynb #e6d92780
 from __future__ import annotations
 import copy, os, io, time, math, contextlib, tempfile, warnings, json
+from dataclasses import dataclass, fields, replace, asdict
 from pathlib import Path
 from functools import partial
 import numpy as np
@@ -12,6 +13,7 @@ import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from fastcore.basics import patch
 from fastai.basics import Learner, DataLoaders, DataLoader, Adam, OptimWrapper, params, Metric, AvgMetric, load_learner, Callback
 from fastai.callback.all import GradientClip, SaveModelCallback, ParamScheduler
 from .core import FaceDataError, default_device, seed_everything, rng, read_image, img2tensor, atomic_save, shared_data, skip_msg
@@ -26,9 +28,9 @@ from .quality import (QualityRegressor, TinyFaceNet, make_backbone, export_onnx,
 
 # %% auto #0
 __all__ = ['AIKD_RECIPES', 'DistillLoss', 'load_crops', 'DistillDataset', 'quality_split', 'label_l1', 'SpearmanLabel',
-           'PairPAUC', 'regressor_splitter', 'distill_learner', 'record_df', 'embed', 'train_ediffiqa',
-           'train_diffiqa_r', 'MisalignedDataset', 'sine_warmup', 'WeightEMA', 'aikd_sgd', 'train_aikd', 'ablation',
-           'SFaceTail', 'sface_trunk', 'TrunkDataset', 'train_frozen_trunk', 'label_scores', 'pd_numeric']
+           'PairPAUC', 'regressor_splitter', 'distill_learner', 'record_df', 'DistillRecipe', 'embed', 'train_ediffiqa',
+           'train_diffiqa_r', 'MisalignedDataset', 'sine_warmup', 'WeightEMA', 'aikd_sgd', 'AIKDRecipe', 'train_aikd',
+           'ablation', 'SFaceTail', 'sface_trunk', 'TrunkDataset', 'train_frozen_trunk', 'label_scores', 'pd_numeric']
 
 # %% ../nbs/14_distill.ipynb #7aef339a
 class DistillLoss(nn.Module):
@@ -90,16 +92,28 @@ class DistillDataset(torch.utils.data.Dataset):
         self.flip = flip
         if not (len(self.emb) == len(self.labels) == len(self.cents) == n):
             raise FaceDataError('DistillDataset', f'{n} images, {len(self.emb)} embeddings, {len(self.labels)} labels, {len(self.cents)} centroids')
-    def __len__(self): return len(self.images)
-    def _x(self, i): return self.images[i].permute(2, 0, 1).float().div(127.5).sub(1)
-    def __getitem__(self, i):
-        x = self._x(i)
-        if self.flip and torch.rand(()) < 0.5: x = x.flip(-1)
-        return x, self.emb[i], self.labels[i], self.cents[i]
-    def new_empty(self):
-        "An empty dataset of the same kind (for `learn.export`)"
-        d = self.emb.shape[1]
-        return DistillDataset(torch.zeros(0, 112, 112, 3, dtype=torch.uint8), torch.zeros(0, d), torch.zeros(0), torch.zeros(0, d))
+
+# %% ../nbs/14_distill.ipynb #ee0a2536
+@patch
+def __len__(self:DistillDataset): return len(self.images)
+
+# %% ../nbs/14_distill.ipynb #b0ddba2f
+@patch
+def _x(self:DistillDataset, i): return self.images[i].permute(2, 0, 1).float().div(127.5).sub(1)
+
+# %% ../nbs/14_distill.ipynb #d92719bd
+@patch
+def __getitem__(self:DistillDataset, i):
+    x = self._x(i)
+    if self.flip and torch.rand(()) < 0.5: x = x.flip(-1)
+    return x, self.emb[i], self.labels[i], self.cents[i]
+
+# %% ../nbs/14_distill.ipynb #39d22d84
+@patch
+def new_empty(self:DistillDataset):
+    "An empty dataset of the same kind (for `learn.export`)"
+    d = self.emb.shape[1]
+    return DistillDataset(torch.zeros(0, 112, 112, 3, dtype=torch.uint8), torch.zeros(0, d), torch.zeros(0), torch.zeros(0, d))
 
 # %% ../nbs/14_distill.ipynb #7846ec2a
 def quality_split(labels, every:int=10) -> tuple[np.ndarray, np.ndarray]:
@@ -184,6 +198,89 @@ def record_df(learn:Learner) -> pd.DataFrame:
     names = [n for n in learn.recorder.metric_names[1:] if n != 'time']
     return pd.DataFrame([list(v) for v in learn.recorder.values], columns=names).rename_axis('epoch').reset_index()
 
+# %% ../nbs/14_distill.ipynb #ad897448
+class _Recipe:
+    "Behaviour shared by the recipe dataclasses: presets by name, old keyword aliases, overrides"
+    aliases = {} # old keyword -> field name
+    choices = {} # field -> allowed values
+
+# %% ../nbs/14_distill.ipynb #01c2406a
+@patch
+def __post_init__(self:_Recipe):
+    "Normalise (an `lr` list read from JSON becomes a tuple) and check the fields with a fixed set of values"
+    if isinstance(getattr(self, 'lr', None), list): object.__setattr__(self, 'lr', tuple(self.lr))
+    for f, ok in self.choices.items():
+        if getattr(self, f) not in ok: raise ValueError(f'{type(self).__name__}.{f} must be one of {ok}, got {getattr(self, f)!r}')
+
+# %% ../nbs/14_distill.ipynb #67662658
+def _recipe_base(cls, recipe):
+    "The starting recipe: the default preset (None), a named preset, a recipe of `cls`, or a dict of its fields"
+    if recipe is None: return cls.presets[cls.default]
+    if isinstance(recipe, cls): return recipe
+    if isinstance(recipe, str):
+        if recipe not in cls.presets: raise ValueError(f'recipe must be one of {list(cls.presets)}, got {recipe!r}')
+        return cls.presets[recipe]
+    if isinstance(recipe, dict): return replace(cls.presets[cls.default], **_recipe_kw(cls, recipe))
+    raise TypeError(f'recipe must be None, a preset name, a {cls.__name__} or a dict, got {type(recipe).__name__}')
+
+# %% ../nbs/14_distill.ipynb #ebc2c6db
+def _recipe_kw(cls, overrides:dict, caller:str|None=None) -> dict:
+    "`overrides` with old keywords renamed to fields; a `TypeError` names unknown or doubled keywords"
+    names, kw = [f.name for f in fields(cls)], {}
+    for k, v in overrides.items():
+        f = cls.aliases.get(k, k)
+        if f in kw: raise TypeError(f'{caller or cls.__name__}() got {k!r} and another name for the same field {f!r}')
+        kw[f] = v
+    bad = [k for k in overrides if cls.aliases.get(k, k) not in names]
+    if bad: raise TypeError(f"{caller or cls.__name__}() got unexpected keyword argument(s) {', '.join(map(repr, bad))} "
+                            f"(recipe fields: {', '.join(names)}; old names: {', '.join(cls.aliases)})")
+    return kw
+
+# %% ../nbs/14_distill.ipynb #adcf84ef
+@patch(cls_method=True)
+def make(cls:_Recipe, recipe=None, # None: the default preset; a preset name, a recipe, or a dict of fields
+         caller:str|None=None, # the function named in error messages
+         **overrides): # fields (or old keywords) replacing the recipe's values
+    "The recipe `recipe` with `overrides` applied; unknown names raise a `TypeError` naming them"
+    R, kw = _recipe_base(cls, recipe), _recipe_kw(cls, overrides, caller)
+    return replace(R, **kw) if kw else R
+
+# %% ../nbs/14_distill.ipynb #be68c8d7
+@patch
+def to_dict(self:_Recipe) -> dict:
+    "The recipe as a plain dict (for a checkpoint's metadata); `make(d)` rebuilds it"
+    return asdict(self)
+
+# %% ../nbs/14_distill.ipynb #5c4497f8
+@dataclass(frozen=True)
+class DistillRecipe(_Recipe):
+    "eDifFIQA / DifFIQA(R) training recipe: the paper's and the released code's values unless a comment says otherwise"
+    name:str='ediffiqa' # preset name, stored with the model
+    eps:float=0.5 # centroid weight epsilon in the target q_o (paper: 0.5)
+    theta:float=0.5 # weight of L_rc (paper: 0.5)
+    centroid_labels:bool=True # centroid-corrected targets q_o; False: the raw labels (DifFIQA(R))
+    top:float=0.2 # fraction of best labels defining the centroids (paper: p = 20 %); old keyword `p`. Identities with no image above the threshold fall back to all their images (`labels.centroids`); the released code drops identities with fewer than 10
+    epochs:int=3 # paper: 3
+    batch_size:int=128 # paper: 128; old keyword `bs`
+    lr:tuple=(1e-4, 1e-3) # (backbone, head) Adam learning rates (paper: 1e-4, 1e-3)
+    n_backbone_trainable:int|None=None # last N backbone tensors trained; None: all. Released: 100 (SFace has 114, so its 14 first stay frozen); kept None so the models trained so far retrain bit-identically
+    clip:float|None=5.0 # gradient-norm clip (released: 5)
+    fp16:bool|None=None # mixed precision; None: on CUDA only (released: AMP on the GPU)
+    flip:bool=False # random horizontal flips of the training crops (not in the paper)
+    valid_every:int=10 # validation = every 10th image of the label-sorted list (released)
+    max_items:int|None=None # cap on the training images (quick runs; not in the paper)
+    seed:int=0 # seeds every random step
+    aliases = dict(bs='batch_size', p='top')
+    default = 'ediffiqa'
+    presets = {}
+
+# %% ../nbs/14_distill.ipynb #aa6b77b2
+DistillRecipe.presets.update(
+    ediffiqa=DistillRecipe(),   # the paper's eDifFIQA
+    # DifFIQA(R): raw labels, L1 only. As released its head is one Linear(d -> 1) trained 1 epoch; here it is the eDifFIQA
+    # regressor and schedule, so that the comparison with eDifFIQA isolates the labels and the loss
+    diffiqa_r=DistillRecipe(name='diffiqa_r', eps=0., theta=0., centroid_labels=False))
+
 # %% ../nbs/14_distill.ipynb #31614a1d
 def _embed_np(images, model:nn.Module, bs:int=128, device=None) -> np.ndarray:
     "Raw `(N,d)` embeddings of uint8 crops / tensors / paths as numpy (`fr.embed`, on `core.default_device(device)`)"
@@ -214,11 +311,50 @@ def _prep(images, labels, identities):
 
 # %% ../nbs/14_distill.ipynb #aeaad0f9
 def _teacher_emb(teacher, x, bs, device):
+    "Teacher embeddings: computed by an `nn.Module` or a backbone name, or given as an (N,d) array"
     if isinstance(teacher, nn.Module): return _embed_np(x, teacher, bs, device)
     if isinstance(teacher, str): return _embed_np(x, make_backbone(teacher), bs, device)
     e = np.asarray(teacher, dtype=np.float32)
     if len(e) != len(x): raise FaceDataError('teacher', f'{len(e)} embeddings for {len(x)} images')
     return e
+
+# %% ../nbs/14_distill.ipynb #b9cf2cfe
+def _distill_inputs(images, labels, identities, teacher, R:DistillRecipe, device=None):
+    "(x, q, emb, cents, tr, va): crops, min-max labels, teacher embeddings, per-image centroids, train / valid indices"
+    x, q_raw, ids = _prep(images, labels, identities); q = minmax(q_raw)
+    emb = _teacher_emb(teacher, x, R.batch_size, device)
+    cents = centroids(emb, ids, q, p=R.top).per_image if R.centroid_labels else l2norm(emb)
+    tr, va = quality_split(q, R.valid_every)
+    if R.max_items is not None: tr = np.sort(rng(R.seed).permutation(tr)[:R.max_items])
+    return x, q, emb, cents, tr, va
+
+# %% ../nbs/14_distill.ipynb #d26ea814
+def _student(backbone, emb:np.ndarray, R:DistillRecipe) -> QualityRegressor:
+    "A `QualityRegressor` on a copy of `backbone`; its features must match the teacher's when L_rc or centroids use them"
+    model = QualityRegressor(make_backbone(backbone))
+    if emb.shape[1] != model.feat_dim and (R.theta or R.centroid_labels):
+        raise FaceDataError('backbone', f'student features are {model.feat_dim}-d but the teacher embeddings are {emb.shape[1]}-d')
+    return model
+
+# %% ../nbs/14_distill.ipynb #f8afebc3
+def _fit_record(learn:Learner, epochs:int, lr, # the fit's epochs and learning rate(s)
+                progress:bool=False, # show fastai's progress bar and table
+                quiet:bool=False, # swallow stdout (SaveModelCallback's 'Better model found' lines)
+                **attrs) -> pd.DataFrame:
+    "Step 3: fit `learn` and return `record_df` with `attrs` and the seconds taken in `.attrs`"
+    t0 = time.time()
+    with contextlib.ExitStack() as st:
+        if not progress: st.enter_context(learn.no_bar()); st.enter_context(learn.no_logging())
+        if quiet: st.enter_context(contextlib.redirect_stdout(io.StringIO()))
+        learn.fit(epochs, lr=lr)
+    rec = record_df(learn); rec.attrs.update(seconds=time.time() - t0, **attrs)
+    return rec
+
+# %% ../nbs/14_distill.ipynb #8d83b1fb
+def _trained(learn:Learner, rec:pd.DataFrame, R:_Recipe, return_learner:bool=False):
+    "Step 4: (model in eval mode, record[, learner]), the recipe attached as `model.recipe` and `rec.attrs['recipe']`"
+    m = learn.model.float().eval(); m.recipe, rec.attrs['recipe'] = R.to_dict(), R.to_dict()
+    return (m, rec, learn) if return_learner else (m, rec)
 
 # %% ../nbs/14_distill.ipynb #7835c5f3
 def train_ediffiqa(images, # DataFrame (path, identity), list of paths, or uint8 (N,112,112,3) crops
@@ -226,45 +362,33 @@ def train_ediffiqa(images, # DataFrame (path, identity), list of paths, or uint8
                    teacher='sface', # FR nn.Module, a backbone name, or precomputed (N,d) teacher embeddings
                    backbone='sface', # student backbone name or nn.Module (copied)
                    identities=None, # (N,) identities (default: images['identity'])
-                   eps:float=0.5, theta:float=0.5, # centroid weight; weight of L_rc
-                   p:float=0.2, # top fraction of labels defining the centroids
-                   epochs:int=3, bs:int=128,
-                   lr=(1e-4, 1e-3), # (backbone, head) learning rates
-                   seed:int=0, valid_every:int=10, valid_pairs=None, device=None, path=None,
-                   centroid_labels:bool=True, # False: raw labels (DifFIQA(R) style target)
-                   loss_func=None, fp16=None, n_backbone_trainable=None, flip:bool=False,
-                   max_items:int|None=None, # cap the number of training images (quick runs)
+                   recipe=None, # a `DistillRecipe`, a preset name or a dict (None: 'ediffiqa', the paper's)
+                   valid_pairs=None, # pairs (i, j, mated, sim) over the validation images, for a pAUC metric
+                   device=None, path=None, # device (default `core.default_device`); checkpoint folder (default a temp folder)
+                   loss_func=None, # replaces `DistillLoss(R.eps, R.theta, centroids=R.centroid_labels)`
                    progress:bool=False, # show fastai's progress bar and per-epoch table
-                   return_learner:bool=False): # also return the `Learner`
+                   return_learner:bool=False, # also return the `Learner`
+                   **overrides): # `DistillRecipe` fields (or the old keywords `bs`, `p`) replacing the recipe's values
     "Train an eDifFIQA regressor; returns (model in eval mode, per-epoch record DataFrame[, learner])"
-    seed_everything(seed)
-    x, q_raw, ids = _prep(images, labels, identities)
-    q = minmax(q_raw)
-    emb = _teacher_emb(teacher, x, bs, device)
-    cents = centroids(emb, ids, q, p=p).per_image if centroid_labels else l2norm(emb)
-    tr, va = quality_split(q, valid_every)
-    if max_items is not None: tr = np.sort(rng(seed).permutation(tr)[:max_items])
-    dss = [DistillDataset(x[i], emb[i], q[i], cents[i], flip=flip and i is tr) for i in (tr, va)]
-    model = QualityRegressor(make_backbone(backbone))
-    if emb.shape[1] != model.feat_dim and (theta or centroid_labels):
-        raise FaceDataError('backbone', f'student features are {model.feat_dim}-d but the teacher embeddings are {emb.shape[1]}-d')
-    lf = loss_func or DistillLoss(eps, theta, centroids=centroid_labels)
-    learn = distill_learner(model, *dss, loss_func=lf, bs=bs, device=device, valid_pairs=valid_pairs, path=path, fp16=fp16,
-                            n_backbone_trainable=n_backbone_trainable)
-    t0 = time.time()
-    if progress: learn.fit(epochs, lr=slice(*lr))
-    else:
-        with learn.no_bar(), learn.no_logging(): learn.fit(epochs, lr=slice(*lr))
-    rec = record_df(learn); rec.attrs.update(seconds=time.time() - t0, n_train=len(tr), n_valid=len(va), loss=repr(lf))
-    m = learn.model.float().eval()
-    return (m, rec, learn) if return_learner else (m, rec)
+    R = DistillRecipe.make(recipe, caller='train_ediffiqa', **overrides); print(f'train_ediffiqa: {R}')
+    seed_everything(R.seed)
+    x, q, emb, cents, tr, va = _distill_inputs(images, labels, identities, teacher, R, device)
+    dss = [DistillDataset(x[i], emb[i], q[i], cents[i], flip=R.flip and i is tr) for i in (tr, va)]
+    model, lf = _student(backbone, emb, R), loss_func or DistillLoss(R.eps, R.theta, centroids=R.centroid_labels)
+    learn = distill_learner(model, *dss, loss_func=lf, bs=R.batch_size, device=device, valid_pairs=valid_pairs, path=path, fp16=R.fp16,
+                            n_backbone_trainable=R.n_backbone_trainable, clip=R.clip)
+    rec = _fit_record(learn, R.epochs, slice(*R.lr), progress, n_train=len(tr), n_valid=len(va), loss=repr(lf))
+    return _trained(learn, rec, R, return_learner)
 
 # %% ../nbs/14_distill.ipynb #59201aeb
-def train_diffiqa_r(images, labels, backbone='sface', **kwargs):
+def train_diffiqa_r(images, labels, # as in `train_ediffiqa`
+                    backbone='sface', # student backbone; also the teacher unless `teacher=` is given
+                    recipe=None, # None: the 'diffiqa_r' preset; any other recipe is trained with eps = theta = 0 on the raw labels
+                    **overrides): # `train_ediffiqa` arguments and `DistillRecipe` fields
     "DifFIQA(R): the same regressor trained on the raw (min-max) labels with L1 only (no centroids, no L_rc)"
-    kwargs.setdefault('teacher', backbone if isinstance(backbone, str) else None)
-    if kwargs['teacher'] is None: kwargs['teacher'] = backbone
-    return train_ediffiqa(images, labels, backbone=backbone, theta=0., eps=0., centroid_labels=False, **kwargs)
+    if overrides.get('teacher') is None: overrides['teacher'] = backbone
+    raw = dict(eps=0., theta=0., centroid_labels=False)
+    return train_ediffiqa(images, labels, backbone=backbone, recipe='diffiqa_r' if recipe is None else recipe, **{**raw, **overrides})
 
 # %% ../nbs/14_distill.ipynb #4152324b
 def _jitter_align(crop, lm, p, g):
@@ -284,11 +408,14 @@ class MisalignedDataset(DistillDataset):
         self.p, self.g, self.fixed = p, rng(seed), fixed
         if fixed: self.images = torch.from_numpy(np.stack([_jitter_align(c, l, p, self.g) for c, l in zip(self.crops176, self.lms)])
                                                  if len(self.lms) else np.zeros((0, 112, 112, 3), np.uint8))
-    def __getitem__(self, i):
-        if self.fixed: return self._x(i), self.emb[i], self.labels[i], self.cents[i]
-        a = _jitter_align(self.crops176[i], self.lms[i], self.p, self.g)
-        x = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float().div(127.5).sub(1)
-        return x, self.emb[i], self.labels[i], self.cents[i]
+
+# %% ../nbs/14_distill.ipynb #0cb77f53
+@patch
+def __getitem__(self:MisalignedDataset, i):
+    if self.fixed: return self._x(i), self.emb[i], self.labels[i], self.cents[i]
+    a = _jitter_align(self.crops176[i], self.lms[i], self.p, self.g)
+    x = torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float().div(127.5).sub(1)
+    return x, self.emb[i], self.labels[i], self.cents[i]
 
 # %% ../nbs/14_distill.ipynb #549225d7
 def sine_warmup(lr:float, # the learning rate after the warm-up
@@ -307,24 +434,36 @@ class WeightEMA(Callback):
                  start:float=0.3, # no update before this fraction of training
                 ):
         self.decay, self.every, self.start = decay, every, start
-    def before_fit(self):
-        self.avg, self.n, self.updates = None, 0, 0
-        self.k = max(int(self.every * len(self.dls.train)), 1); self.total = self.n_epoch * len(self.dls.train)
-    @torch.no_grad()
-    def update(self, model:nn.Module):
-        "One averaging step toward `model`'s parameters"
-        ps = [p.detach().float().clone() for p in model.parameters()]
-        self.avg = ps if self.avg is None else [a.mul_(self.decay).add_(p, alpha=1 - self.decay) for a, p in zip(self.avg, ps)]
-        self.updates += 1
-    def after_batch(self):
-        if not self.training: return
-        self.n += 1
-        if self.n % self.k == 0 and self.n > self.start * self.total: self.update(self.learn.model)
-    @torch.no_grad()
-    def after_train(self):
-        "At the end of the last epoch the model takes the averaged weights (validated and returned)"
-        if self.epoch == self.n_epoch - 1 and self.avg is not None:
-            for p, a in zip(self.learn.model.parameters(), self.avg): p.copy_(a.to(p.dtype))
+
+# %% ../nbs/14_distill.ipynb #4246cef2
+@patch
+def before_fit(self:WeightEMA):
+    self.avg, self.n, self.updates = None, 0, 0
+    self.k = max(int(self.every * len(self.dls.train)), 1); self.total = self.n_epoch * len(self.dls.train)
+
+# %% ../nbs/14_distill.ipynb #df2f0221
+@patch
+@torch.no_grad()
+def update(self:WeightEMA, model:nn.Module):
+    "One averaging step toward `model`'s parameters"
+    ps = [p.detach().float().clone() for p in model.parameters()]
+    self.avg = ps if self.avg is None else [a.mul_(self.decay).add_(p, alpha=1 - self.decay) for a, p in zip(self.avg, ps)]
+    self.updates += 1
+
+# %% ../nbs/14_distill.ipynb #29494e40
+@patch
+def after_batch(self:WeightEMA):
+    if not self.training: return
+    self.n += 1
+    if self.n % self.k == 0 and self.n > self.start * self.total: self.update(self.learn.model)
+
+# %% ../nbs/14_distill.ipynb #267259b8
+@patch
+@torch.no_grad()
+def after_train(self:WeightEMA):
+    "At the end of the last epoch the model takes the averaged weights (validated and returned)"
+    if self.epoch == self.n_epoch - 1 and self.avg is not None:
+        for p, a in zip(self.learn.model.parameters(), self.avg): p.copy_(a.to(p.dtype))
 
 # %% ../nbs/14_distill.ipynb #547876d1
 def aikd_sgd(param_groups, # [backbone params, head params] (from `regressor_splitter`)
@@ -334,54 +473,89 @@ def aikd_sgd(param_groups, # [backbone params, head params] (from `regressor_spl
     return OptimWrapper(opt=torch.optim.SGD([dict(params=bb, momentum=backbone_mom, weight_decay=0.),
                                              dict(params=hd, momentum=head_mom, weight_decay=head_wd)], lr=lr))
 
-# %% ../nbs/14_distill.ipynb #05ba678a
-AIKD_RECIPES = {
-    'paper': dict(epochs=1, bs=64, lr=0.05, n_backbone_trainable=100, warmup=0.15, ema=0.1),
-    'adam': dict(epochs=3, bs=128, lr=(1e-4, 1e-3), n_backbone_trainable=None, warmup=0., ema=None),
-}
+# %% ../nbs/14_distill.ipynb #928c84b0
+@dataclass(frozen=True)
+class AIKDRecipe(_Recipe):
+    "AI-KD training recipe; the default `paper` preset follows the paper and the released `train_config.yaml`"
+    name:str='paper' # preset name, stored with the model
+    optimiser:str='sgd' # 'sgd': `aikd_sgd` (released); 'adam': Adam without weight decay at lr = (backbone, head)
+    lr:float|tuple=0.05 # SGD learning rate (released: 0.05), or the (backbone, head) Adam rates
+    warmup:float=0.15 # SGD sine warm-up over this fraction of the steps (released: 30 % "pretrain" x 0.5); 0: none
+    ema:float|None=0.1 # `WeightEMA` decay (released ema_alpha 0.1); the model ends with the averaged weights (released: the EMA snapshot with the lowest student validation loss); None: no EMA, the best epoch by validation loss is kept
+    epochs:int=1 # released: 1
+    batch_size:int=64 # released: 64; old keyword `bs`
+    n_backbone_trainable:int|None=100 # last N backbone tensors trained (released: 100); None: all
+    loss:str='smooth_l1' # L_q: 'smooth_l1' (released) or 'l1'
+    beta:float=0.5 # SmoothL1 transition point (released: 0.5)
+    theta:float=0.5 # weight of L_rc inside the loss
+    scale:float=2.0 # factor on the loss: theta 0.5 x scale 2 is the released sum L_q + L_rc (lr 0.05 was tuned with it); the paper writes the mean (scale 1)
+    jitter:float=3.0 # landmark noise U[-jitter, jitter] pixels (the paper's p = 3); old keyword `p`
+    valid_every:int=10 # validation = every 10th image of the label-sorted list, misaligned once (released: 1 % of the images)
+    max_items:int|None=None # cap on the training images (quick runs)
+    seed:int=0 # seeds every random step
+    aliases = dict(bs='batch_size', p='jitter')
+    choices = dict(optimiser=('sgd', 'adam'), loss=('l1', 'smooth_l1'))
+    default = 'paper'
+    presets = {}
 
-def train_aikd(images:pd.DataFrame, # DataFrame with `path` to 176x176 margin crops and landmark columns x0,y0..x4,y4
-               labels, # (N,) raw labels or DataFrame (path, score)
-               teacher='sface', # pretrained FR model (name or module): frozen teacher AND the student's initialisation
-               p:float=3.0, # landmark noise (pixels)
-               recipe:str='paper', # 'paper': SGD + warm-up + EMA, SmoothL1 (see the table); 'adam': the earlier recipe
-               epochs:int|None=None, bs:int|None=None, lr=None, # None: the recipe's value
-               n_backbone_trainable='recipe', # last N backbone tensors trained ('recipe': its value; None: all)
-               seed:int=0, valid_every:int=10, device=None, path=None, max_items=None, return_learner:bool=False):
-    "AI-KD: student (copy of the pretrained teacher) on misaligned crops, loss L_q + (1 - cos(student, teacher))"
-    if recipe not in AIKD_RECIPES: raise ValueError(f'recipe must be one of {list(AIKD_RECIPES)}, got {recipe!r}')
-    R = AIKD_RECIPES[recipe]
-    epochs, bs, lr = epochs or R['epochs'], bs or R['bs'], R['lr'] if lr is None else lr
-    nbt = R['n_backbone_trainable'] if n_backbone_trainable == 'recipe' else n_backbone_trainable
-    seed_everything(seed)
+# %% ../nbs/14_distill.ipynb #0657e4fc
+AIKDRecipe.presets.update(
+    paper=AIKDRecipe(),   # the paper / released train_config.yaml
+    adam=AIKDRecipe(name='adam', optimiser='adam', lr=(1e-4, 1e-3), warmup=0., ema=None, epochs=3, batch_size=128,   # this project's
+                    n_backbone_trainable=None, loss='l1'))                                                           # earlier recipe
+
+# %% ../nbs/14_distill.ipynb #259b3210
+AIKD_RECIPES = {k: dict(epochs=r.epochs, bs=r.batch_size, lr=r.lr, n_backbone_trainable=r.n_backbone_trainable, warmup=r.warmup, ema=r.ema)
+                for k, r in AIKDRecipe.presets.items()}   # the earlier dict view of the presets
+
+# %% ../nbs/14_distill.ipynb #a42c3977
+def _aikd_overrides(overrides:dict) -> dict:
+    "Drop the earlier `train_aikd` sentinels: None (epochs, bs, lr) and 'recipe' (n_backbone_trainable) meant the recipe's value"
+    return {k: v for k, v in overrides.items()
+            if not ((v is None and k in ('epochs', 'bs', 'batch_size', 'lr')) or (k == 'n_backbone_trainable' and isinstance(v, str) and v == 'recipe'))}
+
+# %% ../nbs/14_distill.ipynb #37700032
+def _aikd_data(images:pd.DataFrame, labels, teacher, R:AIKDRecipe, device=None):
+    "(train, valid `MisalignedDataset`s, teacher module): the frozen teacher embeds the aligned crops"
     crops = np.stack([read_image(pth) for pth in images['path']])
     if crops.shape[1:3] != (176, 176): raise FaceDataError('train_aikd', f'needs 176x176 margin crops, got {crops.shape[1:3]}')
     lms = landmarks(images)
     x, q_raw, _ = _prep(crops[:, 32:144, 32:144], labels if not isinstance(labels, pd.DataFrame)
                         else images[['path']].merge(labels, on='path')['score'].to_numpy(), None)
-    q = minmax(q_raw)
-    tmod = make_backbone(teacher) if isinstance(teacher, str) else teacher
-    emb = _embed_np(x, tmod, bs, device)                        # frozen teacher on the aligned crops
-    tr, va = quality_split(q, valid_every)
-    if max_items is not None: tr = np.sort(rng(seed).permutation(tr)[:max_items])
-    dtr = MisalignedDataset(crops[tr], lms[tr], emb[tr], q[tr], p=p, seed=seed)
-    dva = MisalignedDataset(crops[va], lms[va], emb[va], q[va], p=p, seed=seed + 1, fixed=True)
+    q = minmax(q_raw); tmod = make_backbone(teacher) if isinstance(teacher, str) else teacher
+    emb = _embed_np(x, tmod, R.batch_size, device)                        # frozen teacher on the aligned crops
+    tr, va = quality_split(q, R.valid_every)
+    if R.max_items is not None: tr = np.sort(rng(R.seed).permutation(tr)[:R.max_items])
+    dtr = MisalignedDataset(crops[tr], lms[tr], emb[tr], q[tr], p=R.jitter, seed=R.seed)
+    dva = MisalignedDataset(crops[va], lms[va], emb[va], q[va], p=R.jitter, seed=R.seed + 1, fixed=True)
+    return dtr, dva, tmod
+
+# %% ../nbs/14_distill.ipynb #cfad60f1
+def _aikd_learner(model:QualityRegressor, dtr, dva, R:AIKDRecipe, device=None, path=None) -> tuple[Learner, object]:
+    "Step 2: the `Learner` and the fit's lr: SGD with a sine warm-up (and `WeightEMA`), or Adam with discriminative rates"
+    lf = DistillLoss(eps=0., theta=R.theta, centroids=False, scale=R.scale, quality=R.loss, beta=R.beta)
+    sgd = R.optimiser == 'sgd'
+    cbs = ([ParamScheduler({'lr': sine_warmup(R.lr, R.warmup)})] if sgd and R.warmup else []) + ([WeightEMA(R.ema)] if R.ema is not None else [])
+    learn = distill_learner(model, dtr, dva, loss_func=lf, bs=R.batch_size, device=device, path=path, n_backbone_trainable=R.n_backbone_trainable,
+                            opt_func=partial(aikd_sgd, lr=R.lr) if sgd else None, cbs=cbs, monitor=None if R.ema is not None else 'valid_loss')
+    return learn, (R.lr if sgd else slice(*R.lr))
+
+# %% ../nbs/14_distill.ipynb #05ba678a
+def train_aikd(images:pd.DataFrame, # DataFrame with `path` to 176x176 margin crops and landmark columns x0,y0..x4,y4
+               labels, # (N,) raw labels or DataFrame (path, score)
+               teacher='sface', # pretrained FR model (name or module): frozen teacher AND the student's initialisation
+               recipe=None, # an `AIKDRecipe`, a preset name ('paper', 'adam') or a dict (None: 'paper')
+               device=None, path=None, # device (default `core.default_device`); checkpoint folder (default a temp folder)
+               return_learner:bool=False, # also return the `Learner`
+               **overrides): # `AIKDRecipe` fields (or the old keywords `bs`, `p`) replacing the recipe's values
+    "AI-KD: student (copy of the pretrained teacher) on misaligned crops, loss L_q + (1 - cos(student, teacher))"
+    R = AIKDRecipe.make(recipe, caller='train_aikd', **_aikd_overrides(overrides)); print(f'train_aikd: {R}')
+    seed_everything(R.seed)
+    dtr, dva, tmod = _aikd_data(images, labels, teacher, R, device)
     model = QualityRegressor(copy.deepcopy(tmod))           # the student: same pretrained weights, its own copy
-    if recipe == 'paper':
-        lf = DistillLoss(eps=0., theta=0.5, centroids=False, scale=2., quality='smooth_l1', beta=0.5)
-        cbs = [ParamScheduler({'lr': sine_warmup(lr, R['warmup'])}), WeightEMA(R['ema'])]
-        learn = distill_learner(model, dtr, dva, loss_func=lf, bs=bs, device=device, path=path, n_backbone_trainable=nbt,
-                                opt_func=partial(aikd_sgd, lr=lr), cbs=cbs, monitor=None)
-        fit_lr = lr
-    else:
-        lf = DistillLoss(eps=0., theta=0.5, centroids=False, scale=2.)
-        learn = distill_learner(model, dtr, dva, loss_func=lf, bs=bs, device=device, path=path, n_backbone_trainable=nbt)
-        fit_lr = slice(*lr)
-    t0 = time.time()
-    with learn.no_bar(), learn.no_logging(): learn.fit(epochs, lr=fit_lr)
-    rec = record_df(learn); rec.attrs.update(seconds=time.time() - t0, n_train=len(tr), n_valid=len(va), loss=repr(lf), recipe=recipe)
-    m = learn.model.float().eval()
-    return (m, rec, learn) if return_learner else (m, rec)
+    learn, lr = _aikd_learner(model, dtr, dva, R, device, path)
+    rec = _fit_record(learn, R.epochs, lr, n_train=len(dtr), n_valid=len(dva), loss=repr(learn.loss_func))
+    return _trained(learn, rec, R, return_learner)
 
 # %% ../nbs/14_distill.ipynb #89133f5b
 def ablation(eps_grid=(0.1, 0.2, 0.5, 1.0), theta_grid=(0.1, 0.5, 0.9),
@@ -435,24 +609,27 @@ def train_frozen_trunk(feats, # (N,1024,7,7) `sface_trunk` activations of the tr
                        emb, # (N,128) teacher embeddings (pretrained SFace) of the same images
                        identities, # (N,) identities (for the centroids)
                        sface:nn.Module, # the pretrained SFace: the frozen trunk and the student's initialisation (copied)
-                       eps:float=0.5, theta:float=0.5, # centroid weight; weight of L_rc
-                       centroid_labels:bool=True, # False: train on the raw labels
-                       p:float=0.2, epochs:int=3, bs:int=128, lr=(1e-4, 1e-3), seed:int=0, valid_every:int=10,
-                       device='cpu') -> tuple[QualityRegressor, pd.DataFrame]:
+                       recipe=None, # a `DistillRecipe` (None: 'ediffiqa'); `flip` and `max_items` do not apply, the trainable tail is 6 tensors
+                       device='cpu',
+                       **overrides) -> tuple[QualityRegressor, pd.DataFrame]: # `DistillRecipe` fields (or `bs`, `p`)
     "eDifFIQA(T) with SFace's trunk frozen: the last 6 backbone tensors + head trained on cached trunk activations"
-    seed_everything(seed)
+    R = DistillRecipe.make(recipe, caller='train_frozen_trunk', **overrides)
+    if R.flip or R.max_items is not None or R.n_backbone_trainable not in (None, 6):
+        raise ValueError(f'train_frozen_trunk trains the 6 tail tensors without flips on all items, got {R}')
+    R = replace(R, n_backbone_trainable=6); print(f'train_frozen_trunk: {R}')
+    seed_everything(R.seed)
     q = minmax(labels); emb = np.asarray(emb, np.float32)
-    cents = centroids(emb, identities, q, p=p, warn=False).per_image if centroid_labels else l2norm(emb)
-    tr, va = quality_split(q, valid_every)
+    cents = centroids(emb, identities, q, p=R.top, warn=False).per_image if R.centroid_labels else l2norm(emb)
+    tr, va = quality_split(q, R.valid_every)
     student = copy.deepcopy(sface).float().cpu()
     reg = QualityRegressor(SFaceTail(student), feat_dim=student.fc.out_features)
-    lf = DistillLoss(eps, theta, centroids=centroid_labels)
-    learn = distill_learner(reg, *[TrunkDataset(feats[i], emb[i], q[i], cents[i]) for i in (tr, va)], loss_func=lf, bs=bs, device=device)
-    t0 = time.time()
-    with learn.no_bar(), learn.no_logging(), contextlib.redirect_stdout(io.StringIO()): learn.fit(epochs, lr=slice(*lr))   # no 'Better model found' lines
-    rec = record_df(learn); rec.attrs.update(seconds=time.time() - t0, n_train=len(tr), n_valid=len(va), loss=repr(lf))
+    lf = DistillLoss(R.eps, R.theta, centroids=R.centroid_labels)
+    learn = distill_learner(reg, *[TrunkDataset(feats[i], emb[i], q[i], cents[i]) for i in (tr, va)], loss_func=lf, bs=R.batch_size,
+                            device=device, clip=R.clip, fp16=R.fp16)
+    rec = _fit_record(learn, R.epochs, slice(*R.lr), quiet=True, n_train=len(tr), n_valid=len(va), loss=repr(lf))
     full = QualityRegressor(student, feat_dim=reg.feat_dim, hidden=reg.hidden); full.head = learn.model.head
-    return full.float().eval(), rec
+    full = full.float().eval(); full.recipe, rec.attrs['recipe'] = R.to_dict(), R.to_dict()
+    return full, rec
 
 # %% ../nbs/14_distill.ipynb #f53d8aa4
 def label_scores(scores, # table (or file) with path, identity, quality

@@ -90,7 +90,11 @@ class Engine:
     "Base class: `__call__(crops uint8 (N,112,112,3), slot) -> (N,) float32 qualities`"
     name, precision = 'base', 'fp32'
     def __init__(self, onnx:Path, slots:int): self.onnx, self.slots = Path(onnx), slots
-    def __call__(self, x:np.ndarray, slot:int=0) -> np.ndarray: raise NotImplementedError
+    def __call__(self, x:np.ndarray, # uint8 (N,112,112,3) aligned crops
+                 slot:int=0, # which of the `slots` (one caller at a time per slot)
+                ) -> np.ndarray:
+        "Qualities `(N,)` float32 of the crops `x`, computed on `slot`"
+        raise NotImplementedError
     def __repr__(self): return f'{type(self).__name__}({self.name}, {self.precision}, slots={self.slots})'
 
 # %% ../nbs/15_infer.ipynb #73b1c740
@@ -171,10 +175,10 @@ class OpenVINOEngine(Engine):
         self.reqs = [self.cm.create_infer_request() for _ in range(slots)]
         for k in range(slots): self(np.zeros((1, 112, 112, 3), np.uint8), k)  # first calls one at a time (see below)
     def __call__(self, x, slot=0):
+        "Qualities `(N,)` float32 of uint8 crops `x` `(N,112,112,3)`, on `slot`'s infer request (and tail)"
         y = self.reqs[slot].infer({0: np.ascontiguousarray(x)})[self.out]
         if self.tail is not None: y = self.treqs[slot].infer({0: y})[0]
         return y.astype(np.float32).reshape(-1)
-
 
 # %% ../nbs/15_infer.ipynb #79e06b49
 class OrtEngine(Engine):
@@ -187,6 +191,7 @@ class OrtEngine(Engine):
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.sess = ort.InferenceSession(str(self.onnx), so, providers=['CPUExecutionProvider'])
     def __call__(self, x, slot=0):
+        "Qualities `(N,)` float32 of uint8 crops `x` `(N,112,112,3)` (every slot shares the session)"
         return self.sess.run(['quality'], {'input': _to_nchw(x)})[0].astype(np.float32).reshape(-1)
 
 # %% ../nbs/15_infer.ipynb #174c83d9
@@ -201,6 +206,7 @@ class TorchEngine(Engine):
         self.torch = torch
         self.model = QualityModel.load(model, device='cpu').model.eval().to(memory_format=torch.channels_last)
     def __call__(self, x, slot=0):
+        "Qualities `(N,)` float32 of uint8 crops `x` `(N,112,112,3)` (the model's second output, in the caller's thread)"
         t = self.torch
         xb = t.from_numpy(_to_nchw(x)).contiguous(memory_format=t.channels_last)
         with t.inference_mode(), t.autocast('cpu', dtype=t.bfloat16, enabled=self.precision == 'bf16'):
@@ -239,6 +245,7 @@ ENGINES = {  # name: (class, precision, model kind)
     'onnxruntime': (OrtEngine, 'fp32', 'onnx'), 'torch': (TorchEngine, 'fp32', 'pt'), 'torch-bf16': (TorchEngine, 'bf16', 'pt'),
     'openvino-int8': (OpenVINOEngine, 'int8', 'int8'), 'onnxruntime-int8': (OrtEngine, 'int8', 'int8')}
 
+# %% ../nbs/15_infer.ipynb #03930ce5
 def auto_engine() -> str:
     "The fastest engine available here (measured below): OpenVINO bf16 on cores with native bf16, else OpenVINO fp32, else onnxruntime"
     if importlib.util.find_spec('openvino') is None: return 'onnxruntime'
@@ -371,8 +378,8 @@ def precision_guard(engines=('openvino-bf16', 'torch-bf16', 'openvino-int8', 'on
     from scipy.stats import spearmanr
     from ediffiqa_nb.core import shared_data
     from ediffiqa_nb.data import celeba_wild
-    from ediffiqa_nb.fr import Embedder, load_sface, embed_paths, all_pairs, pair_similarities
-    from ediffiqa_nb.metrics import pauc_table
+    from ediffiqa_nb.fr import Embedder, load_sface, embed_paths
+    from ediffiqa_nb.metrics import pauc_table, all_pairs, pair_similarities
     if shared_data('celeba-wild') is None: raise _err('celeba-wild', 'the precision guard runs on celeba-wild dev: set $EDIFFIQA_DATA')
     dev = celeba_wild('dev'); paths = dev.path.tolist()
     emb, _ = embed_paths(paths, dev.identity.tolist(), Embedder(load_sface(device='cpu'), device='cpu'), crop=(32, 144, 32, 144))

@@ -43,7 +43,7 @@ def pair_similarities(emb:np.ndarray, # (N,d) embeddings
                      ) -> np.ndarray:
     "Cosine similarity of each pair of rows"
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    e = np.asarray(emb, np.float32); e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    e = l2norm(emb)
     out = np.empty(len(pairs), np.float32)
     for i in range(0, len(pairs), 1 << 16):  # chunked: millions of pairs without gigabytes of temporaries
         p = pairs[i:i + (1 << 16)]; out[i:i+len(p)] = np.einsum('ij,ij->i', e[p[:, 0]], e[p[:, 1]])
@@ -74,7 +74,7 @@ def roc(mated:np.ndarray, nonmated:np.ndarray) -> pd.DataFrame:
 # %% ../nbs/06_metrics.ipynb #63eef735
 def rank1(emb:np.ndarray, identities:Sequence) -> float:
     "Leave-one-out rank-1 identification rate (each image against all others, cosine)"
-    e = np.asarray(emb, np.float32); e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    e = l2norm(emb)
     ids = np.asarray(identities); s = e @ e.T; np.fill_diagonal(s, -np.inf)
     return float(np.mean(ids[s.argmax(1)] == ids))
 

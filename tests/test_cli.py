@@ -399,19 +399,44 @@ def test_readme_shell_path(tmp_path, monkeypatch, capsys):
 
 
 def test_baseline_methods_reproduce_the_committed_label_tables(cli, tmp_path):
-    "`ediffiqa score --method embedding-norm|flip|serfiq` writes the label tables of 43_study_labels (issue 17): same values"
+    "`ediffiqa score --method embedding_norm|flip|serfiq` writes the label tables of 43_study_labels (issue 17): same values"
     from ediffiqa_nb.diffiqa import lookup_scores
     from scipy.stats import spearmanr
     images, train = celeba('train'); train = train.iloc[::150]
     pd.DataFrame({'path': [str(images/p) for p in train.path], 'identity': train.identity}).to_csv(tmp_path/'m.csv', index=False)
-    for method, table in [('embedding-norm', 'embedding_norm'), ('flip', 'flip'), ('serfiq', 'serfiq')]:
+    for method in ('embedding_norm', 'flip', 'serfiq'):
         r = cli('score', tmp_path/'m.csv', '--method', method, '-o', tmp_path/f'{method}.csv', '-q', '--device', 'cpu')
         assert r.returncode == 0, r.stderr
         got = pd.read_csv(tmp_path/f'{method}.csv')
-        ref = lookup_scores(got.path.tolist(), ROOT/'models'/f'labels_{table}_celeba.parquet', col='quality')
+        ref = lookup_scores(got.path.tolist(), ROOT/'models'/f'labels_{method}_celeba.parquet', col='quality')
         if method == 'serfiq':   # other dropout masks (the batches differ): the same ranking, values within 0.01
             assert spearmanr(got.quality, ref)[0] > 0.95 and np.abs(got.quality - ref).max() < 0.01, (got.quality.tolist(), ref.tolist())
         else: np.testing.assert_allclose(got.quality, ref, rtol=1e-4)
+
+
+def test_every_baseline_method_from_the_command_line(cli, tmp_path):
+    "`ediffiqa score --method NAME` for every name of `score.BASELINE_METHODS` on a `prepare` manifest of 2 photos (the landmark methods read its src_landmarks); the old spelling embedding-norm still works"
+    from ediffiqa_nb.core import shared_data, skip_msg
+    from ediffiqa_nb.score import BASELINE_METHODS
+    photos = shared_data('celeba-wild-photos')
+    if photos is None: pytest.skip(skip_msg('celeba-wild-photos'))
+    for f in sorted((photos/'images').rglob('*.jpg'))[:2]:
+        (tmp_path/'photos'/f.parent.name).mkdir(parents=True, exist_ok=True); shutil.copy(f, tmp_path/'photos'/f.parent.name/f.name)
+    assert cli('prepare', tmp_path/'photos', tmp_path/'aligned', '-q', '--threads', 1).returncode == 0
+    man = tmp_path/'aligned'/'manifest.csv'
+    assert pd.read_csv(man).src_landmarks.notna().all()
+    got = {}
+    for name in BASELINE_METHODS:
+        r = cli('score', man, '--method', name, '-o', tmp_path/f'{name}.csv', '-q', '--device', 'cpu', *(['--serfiq-m', 2] if name == 'serfiq' else []))
+        assert r.returncode == 0, (name, r.stderr)
+        q = pd.read_csv(tmp_path/f'{name}.csv')
+        assert len(q) == 2 and np.isfinite(q.quality).all(), (name, q)
+        got[name] = tuple(q.quality.round(6))
+    assert len(set(got.values())) == len(got), got   # each name reaches its own method
+    r = cli('score', man, '--method', 'embedding-norm', '-o', tmp_path/'old.csv', '-q', '--device', 'cpu')   # the old spelling
+    assert r.returncode == 0 and tuple(pd.read_csv(tmp_path/'old.csv').quality.round(6)) == got['embedding_norm'], r.stderr
+    r = cli('score', tmp_path/'aligned', '--method', 'inter_eye', '-o', tmp_path/'crops.csv', '-q')   # crops without the manifest: no landmarks
+    assert r.returncode == 2 and 'no landmarks of the original photo' in r.stderr, r.stderr
 
 def test_diffiqa_method_reproduces_the_committed_diffiqa_table(cli, tmp_path):
     "`ediffiqa score --method diffiqa` at the CPU label setting gives `models/diffiqa_celeba.parquet` (the DifFIQA source of 43_study_labels), wherever the faces are"
