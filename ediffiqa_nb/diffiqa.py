@@ -105,9 +105,9 @@ class DifFIQARecipe:
     "The DifFIQA settings that decide the scores (paper and released code: t=5, n=10, flip)"
     t:int=5 # noise level: x_t at buffer index t (paper, released: 5)
     n:int=10 # repeats with fresh noise (paper, released: 10)
-    steps:int|None=None # UNet calls per reconstruction; None: t. Ours: 1 (x0 from x_t directly) is the cheap CPU setting of the committed labels
+    steps:int|None=None # UNet calls per reconstruction; None: t (paper; released: t+1, see above); 1: x0 from x_t directly (the committed CPU labels)
     flip:bool=True # also the flip terms (the paper's 5); False: the 2 unflipped terms
-    eta:float|None=None # DDIM eta; None: 0 (deterministic), 1 with `reference_quirks` (released: 1; ours 0 so one draw per repeat sets x-hat)
+    eta:float|None=None # DDIM eta; None: 0, 1 with `reference_quirks` (released: 1; ours 0: a deterministic reverse, x-hat set by x_t alone)
     seed:int|None=0 # noise seed (released: none, the global RNG; ours 0 so scores reproduce); None only with `reference_quirks`
     reference_quirks:bool=False # the released loop step for step. SPEC 4 makes it the default; ours stays False so the committed labels reproduce
 
@@ -368,6 +368,12 @@ def _diffiqa_process(faces, rows, ddpm, fr, kwargs) -> list[dict]:
     s, terms = diffiqa_scores(np.stack(faces), ddpm, fr, return_terms=True, **kwargs)   # noise keyed by content: no path in it
     return [{'score': float(v), **{c: float(x) for c, x in zip(terms.columns, tr)}} for v, tr in zip(s, terms.to_numpy())]
 
+# %% ../nbs/12_diffiqa.ipynb #c0f477e8
+def _needs_seed(kwargs:dict) -> bool:
+    "Whether `score_dataset`'s `kwargs` ask for the released loop's unseeded global RNG (a resumable run cannot use it)"
+    r = kwargs.get('recipe') or DifFIQARecipe()
+    return bool(kwargs.get('reference_quirks', r.reference_quirks)) and kwargs.get('seed', r.seed) is None
+
 # %% ../nbs/12_diffiqa.ipynb #069f8342
 def score_dataset(items_or_df, # DataFrame with `path` (and `identity`), or a list of image paths
                   ddpm, # Diffusion-like (see `diffiqa_scores`)
@@ -387,7 +393,7 @@ def score_dataset(items_or_df, # DataFrame with `path` (and `identity`), or a li
     if not len(df): raise FaceDataError('<table>', 'no images to score')
     if 'device' not in kwargs and 'LOCAL_RANK' in os.environ and torch.cuda.is_available():
         kwargs['device'] = torch.device('cuda', int(os.environ['LOCAL_RANK']))
-    if kwargs.get('reference_quirks') and kwargs.get('seed', 0) is None: raise ValueError('score_dataset needs a seed')
+    if _needs_seed(kwargs): raise ValueError('score_dataset needs a seed')
     if not resume and int(os.environ.get('RANK', 0) if rank is None else rank) == 0: shutil.rmtree(state_dir(out), ignore_errors=True)
     settings = _dataset_settings(out, ddpm, fr, kwargs)
     bs = kwargs.get('batch_size') or 16

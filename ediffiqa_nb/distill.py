@@ -30,7 +30,7 @@ from .quality import (QualityRegressor, TinyFaceNet, make_backbone, export_onnx,
 __all__ = ['AIKD_RECIPES', 'DistillLoss', 'load_crops', 'DistillDataset', 'quality_split', 'label_l1', 'SpearmanLabel',
            'PairPAUC', 'regressor_splitter', 'distill_learner', 'record_df', 'DistillRecipe', 'embed', 'train_ediffiqa',
            'train_diffiqa_r', 'MisalignedDataset', 'sine_warmup', 'WeightEMA', 'aikd_sgd', 'AIKDRecipe', 'train_aikd',
-           'ablation', 'SFaceTail', 'sface_trunk', 'TrunkDataset', 'train_frozen_trunk', 'label_scores', 'pd_numeric']
+           'ablation', 'SFaceTail', 'sface_trunk', 'TrunkDataset', 'train_frozen_trunk', 'pd_numeric', 'label_scores']
 
 # %% ../nbs/14_distill.ipynb #7aef339a
 class DistillLoss(nn.Module):
@@ -93,22 +93,22 @@ class DistillDataset(torch.utils.data.Dataset):
         if not (len(self.emb) == len(self.labels) == len(self.cents) == n):
             raise FaceDataError('DistillDataset', f'{n} images, {len(self.emb)} embeddings, {len(self.labels)} labels, {len(self.cents)} centroids')
 
-# %% ../nbs/14_distill.ipynb #ee0a2536
+# %% ../nbs/14_distill.ipynb #adbfa626
 @patch
 def __len__(self:DistillDataset): return len(self.images)
 
-# %% ../nbs/14_distill.ipynb #b0ddba2f
+# %% ../nbs/14_distill.ipynb #466c5e99
 @patch
 def _x(self:DistillDataset, i): return self.images[i].permute(2, 0, 1).float().div(127.5).sub(1)
 
-# %% ../nbs/14_distill.ipynb #d92719bd
+# %% ../nbs/14_distill.ipynb #00c16321
 @patch
 def __getitem__(self:DistillDataset, i):
     x = self._x(i)
     if self.flip and torch.rand(()) < 0.5: x = x.flip(-1)
     return x, self.emb[i], self.labels[i], self.cents[i]
 
-# %% ../nbs/14_distill.ipynb #39d22d84
+# %% ../nbs/14_distill.ipynb #191c3d41
 @patch
 def new_empty(self:DistillDataset):
     "An empty dataset of the same kind (for `learn.export`)"
@@ -198,13 +198,13 @@ def record_df(learn:Learner) -> pd.DataFrame:
     names = [n for n in learn.recorder.metric_names[1:] if n != 'time']
     return pd.DataFrame([list(v) for v in learn.recorder.values], columns=names).rename_axis('epoch').reset_index()
 
-# %% ../nbs/14_distill.ipynb #ad897448
+# %% ../nbs/14_distill.ipynb #3b7ca149
 class _Recipe:
     "Behaviour shared by the recipe dataclasses: presets by name, old keyword aliases, overrides"
     aliases = {} # old keyword -> field name
     choices = {} # field -> allowed values
 
-# %% ../nbs/14_distill.ipynb #01c2406a
+# %% ../nbs/14_distill.ipynb #af2a8e26
 @patch
 def __post_init__(self:_Recipe):
     "Normalise (an `lr` list read from JSON becomes a tuple) and check the fields with a fixed set of values"
@@ -212,7 +212,7 @@ def __post_init__(self:_Recipe):
     for f, ok in self.choices.items():
         if getattr(self, f) not in ok: raise ValueError(f'{type(self).__name__}.{f} must be one of {ok}, got {getattr(self, f)!r}')
 
-# %% ../nbs/14_distill.ipynb #67662658
+# %% ../nbs/14_distill.ipynb #f260d102
 def _recipe_base(cls, recipe):
     "The starting recipe: the default preset (None), a named preset, a recipe of `cls`, or a dict of its fields"
     if recipe is None: return cls.presets[cls.default]
@@ -223,7 +223,7 @@ def _recipe_base(cls, recipe):
     if isinstance(recipe, dict): return replace(cls.presets[cls.default], **_recipe_kw(cls, recipe))
     raise TypeError(f'recipe must be None, a preset name, a {cls.__name__} or a dict, got {type(recipe).__name__}')
 
-# %% ../nbs/14_distill.ipynb #ebc2c6db
+# %% ../nbs/14_distill.ipynb #2029fdcd
 def _recipe_kw(cls, overrides:dict, caller:str|None=None) -> dict:
     "`overrides` with old keywords renamed to fields; a `TypeError` names unknown or doubled keywords"
     names, kw = [f.name for f in fields(cls)], {}
@@ -236,7 +236,7 @@ def _recipe_kw(cls, overrides:dict, caller:str|None=None) -> dict:
                             f"(recipe fields: {', '.join(names)}; old names: {', '.join(cls.aliases)})")
     return kw
 
-# %% ../nbs/14_distill.ipynb #adcf84ef
+# %% ../nbs/14_distill.ipynb #e7038ab9
 @patch(cls_method=True)
 def make(cls:_Recipe, recipe=None, # None: the default preset; a preset name, a recipe, or a dict of fields
          caller:str|None=None, # the function named in error messages
@@ -245,13 +245,13 @@ def make(cls:_Recipe, recipe=None, # None: the default preset; a preset name, a 
     R, kw = _recipe_base(cls, recipe), _recipe_kw(cls, overrides, caller)
     return replace(R, **kw) if kw else R
 
-# %% ../nbs/14_distill.ipynb #be68c8d7
+# %% ../nbs/14_distill.ipynb #f5e64d58
 @patch
 def to_dict(self:_Recipe) -> dict:
     "The recipe as a plain dict (for a checkpoint's metadata); `make(d)` rebuilds it"
     return asdict(self)
 
-# %% ../nbs/14_distill.ipynb #5c4497f8
+# %% ../nbs/14_distill.ipynb #3119a805
 @dataclass(frozen=True)
 class DistillRecipe(_Recipe):
     "eDifFIQA / DifFIQA(R) training recipe: the paper's and the released code's values unless a comment says otherwise"
@@ -274,7 +274,7 @@ class DistillRecipe(_Recipe):
     default = 'ediffiqa'
     presets = {}
 
-# %% ../nbs/14_distill.ipynb #aa6b77b2
+# %% ../nbs/14_distill.ipynb #68887673
 DistillRecipe.presets.update(
     ediffiqa=DistillRecipe(),   # the paper's eDifFIQA
     # DifFIQA(R): raw labels, L1 only. As released its head is one Linear(d -> 1) trained 1 epoch; here it is the eDifFIQA
@@ -318,7 +318,7 @@ def _teacher_emb(teacher, x, bs, device):
     if len(e) != len(x): raise FaceDataError('teacher', f'{len(e)} embeddings for {len(x)} images')
     return e
 
-# %% ../nbs/14_distill.ipynb #b9cf2cfe
+# %% ../nbs/14_distill.ipynb #c723459f
 def _distill_inputs(images, labels, identities, teacher, R:DistillRecipe, device=None):
     "(x, q, emb, cents, tr, va): crops, min-max labels, teacher embeddings, per-image centroids, train / valid indices"
     x, q_raw, ids = _prep(images, labels, identities); q = minmax(q_raw)
@@ -328,7 +328,7 @@ def _distill_inputs(images, labels, identities, teacher, R:DistillRecipe, device
     if R.max_items is not None: tr = np.sort(rng(R.seed).permutation(tr)[:R.max_items])
     return x, q, emb, cents, tr, va
 
-# %% ../nbs/14_distill.ipynb #d26ea814
+# %% ../nbs/14_distill.ipynb #14d10118
 def _student(backbone, emb:np.ndarray, R:DistillRecipe) -> QualityRegressor:
     "A `QualityRegressor` on a copy of `backbone`; its features must match the teacher's when L_rc or centroids use them"
     model = QualityRegressor(make_backbone(backbone))
@@ -336,7 +336,7 @@ def _student(backbone, emb:np.ndarray, R:DistillRecipe) -> QualityRegressor:
         raise FaceDataError('backbone', f'student features are {model.feat_dim}-d but the teacher embeddings are {emb.shape[1]}-d')
     return model
 
-# %% ../nbs/14_distill.ipynb #f8afebc3
+# %% ../nbs/14_distill.ipynb #be4c44c0
 def _fit_record(learn:Learner, epochs:int, lr, # the fit's epochs and learning rate(s)
                 progress:bool=False, # show fastai's progress bar and table
                 quiet:bool=False, # swallow stdout (SaveModelCallback's 'Better model found' lines)
@@ -350,7 +350,7 @@ def _fit_record(learn:Learner, epochs:int, lr, # the fit's epochs and learning r
     rec = record_df(learn); rec.attrs.update(seconds=time.time() - t0, **attrs)
     return rec
 
-# %% ../nbs/14_distill.ipynb #8d83b1fb
+# %% ../nbs/14_distill.ipynb #f527ea8f
 def _trained(learn:Learner, rec:pd.DataFrame, R:_Recipe, return_learner:bool=False):
     "Step 4: (model in eval mode, record[, learner]), the recipe attached as `model.recipe` and `rec.attrs['recipe']`"
     m = learn.model.float().eval(); m.recipe, rec.attrs['recipe'] = R.to_dict(), R.to_dict()
@@ -409,7 +409,7 @@ class MisalignedDataset(DistillDataset):
         if fixed: self.images = torch.from_numpy(np.stack([_jitter_align(c, l, p, self.g) for c, l in zip(self.crops176, self.lms)])
                                                  if len(self.lms) else np.zeros((0, 112, 112, 3), np.uint8))
 
-# %% ../nbs/14_distill.ipynb #0cb77f53
+# %% ../nbs/14_distill.ipynb #e528d6b4
 @patch
 def __getitem__(self:MisalignedDataset, i):
     if self.fixed: return self._x(i), self.emb[i], self.labels[i], self.cents[i]
@@ -435,13 +435,13 @@ class WeightEMA(Callback):
                 ):
         self.decay, self.every, self.start = decay, every, start
 
-# %% ../nbs/14_distill.ipynb #4246cef2
+# %% ../nbs/14_distill.ipynb #48150ef4
 @patch
 def before_fit(self:WeightEMA):
     self.avg, self.n, self.updates = None, 0, 0
     self.k = max(int(self.every * len(self.dls.train)), 1); self.total = self.n_epoch * len(self.dls.train)
 
-# %% ../nbs/14_distill.ipynb #df2f0221
+# %% ../nbs/14_distill.ipynb #5caec897
 @patch
 @torch.no_grad()
 def update(self:WeightEMA, model:nn.Module):
@@ -450,14 +450,14 @@ def update(self:WeightEMA, model:nn.Module):
     self.avg = ps if self.avg is None else [a.mul_(self.decay).add_(p, alpha=1 - self.decay) for a, p in zip(self.avg, ps)]
     self.updates += 1
 
-# %% ../nbs/14_distill.ipynb #29494e40
+# %% ../nbs/14_distill.ipynb #8571eac5
 @patch
 def after_batch(self:WeightEMA):
     if not self.training: return
     self.n += 1
     if self.n % self.k == 0 and self.n > self.start * self.total: self.update(self.learn.model)
 
-# %% ../nbs/14_distill.ipynb #267259b8
+# %% ../nbs/14_distill.ipynb #4412081c
 @patch
 @torch.no_grad()
 def after_train(self:WeightEMA):
@@ -473,7 +473,7 @@ def aikd_sgd(param_groups, # [backbone params, head params] (from `regressor_spl
     return OptimWrapper(opt=torch.optim.SGD([dict(params=bb, momentum=backbone_mom, weight_decay=0.),
                                              dict(params=hd, momentum=head_mom, weight_decay=head_wd)], lr=lr))
 
-# %% ../nbs/14_distill.ipynb #928c84b0
+# %% ../nbs/14_distill.ipynb #86a69bf3
 @dataclass(frozen=True)
 class AIKDRecipe(_Recipe):
     "AI-KD training recipe; the default `paper` preset follows the paper and the released `train_config.yaml`"
@@ -498,23 +498,23 @@ class AIKDRecipe(_Recipe):
     default = 'paper'
     presets = {}
 
-# %% ../nbs/14_distill.ipynb #0657e4fc
+# %% ../nbs/14_distill.ipynb #00bf8fcc
 AIKDRecipe.presets.update(
     paper=AIKDRecipe(),   # the paper / released train_config.yaml
     adam=AIKDRecipe(name='adam', optimiser='adam', lr=(1e-4, 1e-3), warmup=0., ema=None, epochs=3, batch_size=128,   # this project's
                     n_backbone_trainable=None, loss='l1'))                                                           # earlier recipe
 
-# %% ../nbs/14_distill.ipynb #259b3210
+# %% ../nbs/14_distill.ipynb #8636d79e
 AIKD_RECIPES = {k: dict(epochs=r.epochs, bs=r.batch_size, lr=r.lr, n_backbone_trainable=r.n_backbone_trainable, warmup=r.warmup, ema=r.ema)
                 for k, r in AIKDRecipe.presets.items()}   # the earlier dict view of the presets
 
-# %% ../nbs/14_distill.ipynb #a42c3977
+# %% ../nbs/14_distill.ipynb #2e3e9f43
 def _aikd_overrides(overrides:dict) -> dict:
     "Drop the earlier `train_aikd` sentinels: None (epochs, bs, lr) and 'recipe' (n_backbone_trainable) meant the recipe's value"
     return {k: v for k, v in overrides.items()
             if not ((v is None and k in ('epochs', 'bs', 'batch_size', 'lr')) or (k == 'n_backbone_trainable' and isinstance(v, str) and v == 'recipe'))}
 
-# %% ../nbs/14_distill.ipynb #37700032
+# %% ../nbs/14_distill.ipynb #2fc927e6
 def _aikd_data(images:pd.DataFrame, labels, teacher, R:AIKDRecipe, device=None):
     "(train, valid `MisalignedDataset`s, teacher module): the frozen teacher embeds the aligned crops"
     crops = np.stack([read_image(pth) for pth in images['path']])
@@ -530,7 +530,7 @@ def _aikd_data(images:pd.DataFrame, labels, teacher, R:AIKDRecipe, device=None):
     dva = MisalignedDataset(crops[va], lms[va], emb[va], q[va], p=R.jitter, seed=R.seed + 1, fixed=True)
     return dtr, dva, tmod
 
-# %% ../nbs/14_distill.ipynb #cfad60f1
+# %% ../nbs/14_distill.ipynb #a7216344
 def _aikd_learner(model:QualityRegressor, dtr, dva, R:AIKDRecipe, device=None, path=None) -> tuple[Learner, object]:
     "Step 2: the `Learner` and the fit's lr: SGD with a sine warm-up (and `WeightEMA`), or Adam with discriminative rates"
     lf = DistillLoss(eps=0., theta=R.theta, centroids=False, scale=R.scale, quality=R.loss, beta=R.beta)
@@ -631,6 +631,14 @@ def train_frozen_trunk(feats, # (N,1024,7,7) `sface_trunk` activations of the tr
     full = full.float().eval(); full.recipe, rec.attrs['recipe'] = R.to_dict(), R.to_dict()
     return full, rec
 
+# %% ../nbs/14_distill.ipynb #0b43ce03
+def pd_numeric(col, src) -> np.ndarray:
+    "A numeric column as float64, or a `FaceDataError` naming the first bad row"
+    import pandas as pd
+    v = pd.to_numeric(col, errors='coerce'); bad = v.isna()
+    if bad.any(): raise FaceDataError(src, f'{col.name!r} has non-numeric or empty values, e.g. {col[bad].iloc[0]!r} in row {col.index[bad][0]}')
+    return v.to_numpy(np.float64)
+
 # %% ../nbs/14_distill.ipynb #f53d8aa4
 def label_scores(scores, # table (or file) with path, identity, quality
                  rank:bool=False, # IWBF rank optimisation
@@ -658,11 +666,3 @@ def label_scores(scores, # table (or file) with path, identity, quality
         notes.append(f'centroids from the top {top:.0%} of labels' + ''.join(f'; {x.message}' for x in w))
     out['label'] = minmax(q)
     return out, notes
-
-# %% ../nbs/14_distill.ipynb #0b43ce03
-def pd_numeric(col, src) -> np.ndarray:
-    "A numeric column as float64, or a `FaceDataError` naming the first bad row"
-    import pandas as pd
-    v = pd.to_numeric(col, errors='coerce'); bad = v.isna()
-    if bad.any(): raise FaceDataError(src, f'{col.name!r} has non-numeric or empty values, e.g. {col[bad].iloc[0]!r} in row {col.index[bad][0]}')
-    return v.to_numpy(np.float64)

@@ -439,8 +439,8 @@ def _batches(self:Embedder, x):
         yield torch.stack(ts), names
 
 # %% ../nbs/09_fr.ipynb #2933681f
-@patch
-def embed(self:Embedder, x, # tensor (N,3,112,112) in [-1,1], list of uint8 images or paths, or a dataset of (x, label)
+@patch(nm='embed')   # a distinct module-level name: `fr.embed` is the package's one embed function
+def _embedder_embed(self:Embedder, x, # tensor (N,3,112,112) in [-1,1], list of uint8 images or paths, or a dataset of (x, label)
          ) -> np.ndarray:
     "Embeddings as float32 `(N, d)`; `FaceDataError` naming the item if one is NaN/inf"
     out = []

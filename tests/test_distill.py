@@ -1,6 +1,7 @@
-"Distillation: ONNX / TorchScript export equivalence, checkpoint round trip, and the permutation property of IWBF rank optimisation"
+"Distillation across modules: ONNX export + `QualityModel` batching, checkpoint round trip with the training recipe, IWBF rank optimisation against the released code, `ediffiqa distill --raw`"
 import numpy as np, pytest, torch
-from ediffiqa_nb.distill import QualityRegressor, TinyFaceNet, export_onnx, export_torchscript, save_quality_model, QualityModel
+from ediffiqa_nb.quality import QualityRegressor, TinyFaceNet, export_onnx, save_quality_model, QualityModel
+from ediffiqa_nb.distill import DistillRecipe, train_ediffiqa
 from ediffiqa_nb.labels import rank_optimise, minmax, cluster_identities, draw_mated_pairs
 import released_optimize
 import ediffiqa_nb.labels as labels_mod
@@ -18,27 +19,27 @@ def test_onnx_export_matches_torch(model, tmp_path):
     q = QualityModel.load(tmp_path/'m.onnx', device='cpu', bs=4)(x)   # batched, dynamic batch axis
     assert q.shape == (6,) and np.abs(q - ref).max() < 1e-4
 
-def test_torchscript_export_matches_torch(model, tmp_path):
-    assert export_torchscript(model, tmp_path/'m.ts') < 1e-4
-
 def test_checkpoint_roundtrip_fp16(model, tmp_path):
     p = save_quality_model(model, tmp_path/'m.pt', arch='tiny')
     x = torch.rand(3, 3, 112, 112) * 2 - 1
     with torch.no_grad(): ref = model(x)[1].numpy()
     assert np.abs(QualityModel.load(p, device='cpu')(x) - ref).max() < 1e-2
 
-@pytest.mark.parametrize('seed', [0, 1, 2])
-def test_rank_optimise_is_permutation(seed):
-    g = np.random.default_rng(seed)
-    n_id, n_img, d = 12, 15, 16
-    emb = (g.normal(size=(n_id, 1, d)) + 0.5 * g.normal(size=(n_id, n_img, d))).reshape(-1, d)
-    ids = np.repeat(np.arange(n_id), n_img)
-    q = g.random(n_id * n_img)
-    for theta in (0.001, 0.5):
-        out = rank_optimise(q, emb, ids, C=4, theta=theta, R=3, seed=seed)
-        assert out.shape == q.shape
-        np.testing.assert_array_equal(np.sort(out), np.sort(q))      # same multiset of values
-    np.testing.assert_array_equal(rank_optimise(q, emb, ids, theta=0.0, R=1), q)
+def test_trained_model_carries_its_recipe(tmp_path, capsys):
+    "train_ediffiqa -> model.recipe -> save_quality_model(recipe=...) -> QualityModel.load(...).meta rebuilds the same recipe"
+    g = np.random.default_rng(0)
+    imgs = g.integers(0, 256, (24, 112, 112, 3), dtype=np.uint8)
+    torch.manual_seed(0); tiny = TinyFaceNet(16).eval()
+    m, rec = train_ediffiqa(imgs, imgs.mean((1, 2, 3)), teacher=tiny, backbone=tiny, identities=np.arange(24) // 4,
+                            device='cpu', epochs=1, bs=8, valid_every=4, p=0.3)
+    assert capsys.readouterr().out.count('train_ediffiqa: DistillRecipe(') == 1       # printed once, in one line
+    want = DistillRecipe(epochs=1, batch_size=8, valid_every=4, top=0.3)
+    assert m.recipe == rec.attrs['recipe'] == want.to_dict()
+    q = QualityModel.load(save_quality_model(m, tmp_path/'m.pt', arch='tiny', recipe=m.recipe), device='cpu')
+    assert DistillRecipe.make(q.meta['recipe']) == want
+    x = torch.rand(3, 3, 112, 112) * 2 - 1
+    with torch.no_grad(): ref = m(x)[1].numpy()
+    assert np.abs(q(x) - ref).max() < 1e-2
 
 def test_rank_optimise_with_ties_and_singletons():
     q = np.array([0.5, 0.5, 0.2, 0.9, 0.5])
@@ -100,4 +101,6 @@ def test_cli_distill_raw_is_diffiqa_r(tmp_path, monkeypatch):
     lab = tmp_path/'labels.csv'
     pd.DataFrame(dict(path=[str(tmp_path/f'{i}.jpg') for i in range(4)], identity=[0, 0, 1, 1], label=[0.1, 0.5, 0.7, 1.0])).to_csv(lab, index=False)
     assert main(['distill', str(lab), str(tmp_path/'m.pt'), '--raw']) == 0
-    assert seen.get('theta') == 0 and seen.get('centroid_labels') is False
+    run = {'teacher', 'backbone', 'identities', 'valid_pairs', 'device', 'path', 'loss_func', 'progress', 'return_learner'}
+    r = distill.DistillRecipe.make(seen.get('recipe'), **{k: v for k, v in seen.items() if k not in run | {'recipe'}})
+    assert (r.theta, r.eps, r.centroid_labels) == (0, 0, False), r                # however the CLI fills the recipe
