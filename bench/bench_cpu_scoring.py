@@ -95,7 +95,8 @@ print(json.dumps(dict(peak_rss_mb=_hwm(), rc=rc)))
 
 PHOTOS = HWM + r'''
 import sys, time, json; t0 = time.perf_counter()
-from ediffiqa_nb.infer import score_photos, FaceFinder, get_engine
+from ediffiqa_nb.infer import score_photos, get_engine
+from ediffiqa_nb.detect import FaceFinder
 lst, engine = sys.argv[1:3]
 paths = open(lst).read().split('\n')
 ff = FaceFinder(); get_engine(engine); t_ready = time.perf_counter()
@@ -107,7 +108,8 @@ print(json.dumps(dict(peak_rss_mb=_hwm(), startup_s=t_ready - t0, ips=len(paths)
 PHOTO_PARTS = HWM + r'''
 import sys, time, json
 import numpy as np, cv2, concurrent.futures as cf
-from ediffiqa_nb.infer import align_photos, FaceFinder, cpu_threads
+from ediffiqa_nb.infer import align_photos, cpu_threads
+from ediffiqa_nb.detect import FaceFinder
 lst = sys.argv[1]
 paths = open(lst).read().split('\n')
 ff = FaceFinder(); align_photos(paths[:4], finder=ff)

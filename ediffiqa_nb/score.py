@@ -131,8 +131,8 @@ def _stream_engine(shards, **kw):
 # %% ../nbs/16_score.ipynb #46d016c2
 def _slot_detector():
     "path -> aligned 112x112 face of a photo, RetinaFace in the calling thread (`infer.photo_face`)"
-    from ediffiqa_nb.infer import FaceFinder, photo_face
-    return partial(photo_face, finder=FaceFinder())
+    from ediffiqa_nb.infer import photo_face, _face_finder
+    return partial(photo_face, finder=_face_finder())
 
 # %% ../nbs/16_score.ipynb #7d000a3f
 def _cpu_engine(engine:str, path:Path, threads:int|None):

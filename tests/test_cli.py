@@ -332,12 +332,13 @@ def test_distill_raw_is_diffiqa_r(cli, tmp_path, monkeypatch):
     pd.DataFrame(dict(path=['a.png', 'b.png'], identity=[0, 1], label=[0.1, 0.9])).to_csv(tmp_path/'l.csv', index=False)
     for extra in (['--raw'], ['--theta', '0.7']):
         with pytest.raises(SystemExit): cli('distill', tmp_path/'l.csv', tmp_path/'m.pt', *extra)
-    raw, ed = calls
-    assert raw['theta'] == 0 and raw['centroid_labels'] is False
-    assert ed['theta'] == 0.7 and ed.get('centroid_labels', True) is True
+    fields = distill.DistillRecipe.__dataclass_fields__
+    raw, ed = (distill.DistillRecipe.make(kw.get('recipe'), **{k: v for k, v in kw.items() if k in fields}) for kw in calls)   # what each run trains with
+    assert raw.theta == 0 and raw.centroid_labels is False, raw
+    assert ed.theta == 0.7 and ed.centroid_labels is True, ed
     # theta = 0: the loss is the label term alone (no L_rc), whatever the student's embedding
     import torch
-    lf = distill.DistillLoss(raw['eps'], raw['theta'], centroids=False)
+    lf = distill.DistillLoss(raw.eps, raw.theta, centroids=False)
     qh, label = torch.rand(4), torch.rand(4)
     l1 = lf((torch.randn(4, 8), qh), torch.randn(4, 8), label, torch.randn(4, 8))
     l2 = lf((torch.randn(4, 8), qh), torch.randn(4, 8), label, torch.randn(4, 8))
