@@ -127,6 +127,13 @@ def render(self:ReconstructionInspector, i:int=0, t:int=5, r:int=0):
     fig.suptitle(f'{self.labels[i]}: t={t}, repeat {r}: q = {nums["score"]:.4f}', fontsize=10); fig.tight_layout()
     return fig, nums
 
+# %% ../nbs/20_widgets.ipynb #15d05d7c
+def _layout(w, W):
+    "Lay `w` out (its `sliders` in a row, an image and a text line below) and redraw it (`w.update`) whenever a slider moves"
+    w.image, w.text = W.Image(format=w.img_format), W.HTML()
+    for s in w.sliders.values(): s.observe(lambda _: w.update(), names='value')
+    w._ui = W.VBox([W.HBox(list(w.sliders.values())), w.image, w.text]); w.update()
+
 # %% ../nbs/20_widgets.ipynb #397d63f7
 @patch
 def _build(self:ReconstructionInspector):
@@ -134,9 +141,7 @@ def _build(self:ReconstructionInspector):
     self.sliders = dict(i=W.IntSlider(0, 0, max(len(self.faces)-1, 0), description='image'),
                         t=W.IntSlider(5, 1, self.t_max, description='t'),
                         r=W.IntSlider(0, 0, self.repeats-1, description='repeat'))
-    self.image, self.text = W.Image(format=self.img_format), W.HTML()
-    for s in self.sliders.values(): s.observe(lambda _: self.update(), names='value')
-    self._ui = W.VBox([W.HBox(list(self.sliders.values())), self.image, self.text]); self.update()
+    _layout(self, W)
 
 # %% ../nbs/20_widgets.ipynb #94ea3a3d
 @patch(as_prop=True)
@@ -213,9 +218,7 @@ def _build(self:EDCExplorer):
     self.sliders = dict(methods=W.SelectMultiple(options=ms, value=tuple(ms), description='methods', rows=min(len(ms), 6)),
                         fmr=W.SelectionSlider(options=[(f'{f:g}', f) for f in self.fmrs], value=1e-3 if 1e-3 in self.fmrs else self.fmrs[0], description='FMR'),
                         limit=W.FloatSlider(0.3, min=0.05, max=1.0, step=0.05, description='discard limit'))
-    self.image, self.text = W.Image(format=self.img_format), W.HTML()
-    for s in self.sliders.values(): s.observe(lambda _: self.update(), names='value')
-    self._ui = W.VBox([W.HBox(list(self.sliders.values())), self.image, self.text]); self.update()
+    _layout(self, W)
 
 # %% ../nbs/20_widgets.ipynb #31168337
 @patch
@@ -279,9 +282,7 @@ def _build(self:DatasetBrowser):
     import ipywidgets as W
     self.sliders = dict(page=W.IntSlider(0, 0, self.n_pages-1, description='page'),
                         ascending=W.ToggleButtons(options=[('best first', False), ('worst first', True)], value=False))
-    self.image, self.text = W.Image(format=self.img_format), W.HTML()
-    for s in self.sliders.values(): s.observe(lambda _: self.update(), names='value')
-    self._ui = W.VBox([W.HBox(list(self.sliders.values())), self.image, self.text]); self.update()
+    _layout(self, W)
 
 # %% ../nbs/20_widgets.ipynb #1efe5f31
 @patch

@@ -95,7 +95,8 @@ def test_cli_distill_raw_is_diffiqa_r(tmp_path, monkeypatch):
     from ediffiqa_nb.cli import main
     seen = {}
     def fake_train(images, labels, **kw):
-        seen.update(kw); return QualityRegressor(TinyFaceNet(16)).eval(), pd.DataFrame(dict(epoch=[0]))
+        seen.update(kw); m = QualityRegressor(TinyFaceNet(16)).eval(); m.recipe = {'stand-in': True}   # as the trainers attach it
+        return m, pd.DataFrame(dict(epoch=[0]))
     monkeypatch.setattr(distill, 'train_ediffiqa', fake_train)
     monkeypatch.setattr(distill, 'save_quality_model', lambda m, out, **kw: out)
     lab = tmp_path/'labels.csv'
