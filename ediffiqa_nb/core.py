@@ -16,7 +16,7 @@ __all__ = ['ImageSource', 'IMAGE_EXTS', 'DEFAULT_MODEL', 'FaceDataError', 'LazyM
            'rng', 'torch_rng', 'read_image', 'img2tensor', 'tensor2img', 'atomic_write', 'atomic_save', 'usable_cpus',
            'cpu_threads', 'set_threads', 'current_threads', 'list_images', 'aligned_face', 'check_device', 'l2norm',
            'Config', 'shared_data', 'skip_msg', 'file_hash', 'model_fingerprint', 'packaged_model_path',
-           'default_model_path']
+           'default_model_path', 'onnx_session', 'onnx_quality']
 
 # %% ../nbs/00_core.ipynb #cb7e1c5d
 class FaceDataError(ValueError):
@@ -434,3 +434,21 @@ def packaged_model_path() -> Path:
 def default_model_path() -> Path|None:
     "The default eDifFIQA model: `Config().models/DEFAULT_MODEL` when you put one there, else the one shipped in the package"
     return next((c for c in [Config().models/DEFAULT_MODEL, packaged_model_path()] if c.exists()), None)
+
+# %% ../nbs/00_core.ipynb #547c2878
+def onnx_session(path:str|Path, # an ONNX quality model
+                 threads:int|None=None, # intra-op threads of each call (None: onnxruntime's default)
+                 cuda:bool=False, # run on the GPU when onnxruntime has CUDA
+                ):
+    "An onnxruntime session of `path`, all graph optimisations on"
+    import onnxruntime as ort
+    so = ort.SessionOptions(); so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads: so.intra_op_num_threads = so.inter_op_num_threads = int(threads)
+    return ort.InferenceSession(str(path), so, providers=(['CUDAExecutionProvider'] if cuda else []) + ['CPUExecutionProvider'])
+
+# %% ../nbs/00_core.ipynb #dea8d2b2
+def onnx_quality(sess, # an `onnx_session`
+                 x:np.ndarray, # float32 `(N,3,112,112)` faces in [-1, 1]
+                ) -> np.ndarray:
+    "Qualities `(N,)` float32 of a batch through an ONNX quality model"
+    return sess.run(['quality'], {'input': np.ascontiguousarray(x, np.float32)})[0].astype(np.float32).reshape(-1)

@@ -8,7 +8,7 @@ import os, sys, time, json, queue, collections, hashlib, threading, warnings, im
 from pathlib import Path
 import numpy as np
 import cv2
-from .core import cpu_threads, aligned_face
+from .core import cpu_threads, aligned_face, onnx_session, onnx_quality
 
 # %% auto #0
 __all__ = ['ENGINES', 'BATCH', 'cache_dir', 'default_model', 'onnx_model', 'cpu_flags', 'has_native_bf16', 'Engine',
@@ -186,13 +186,10 @@ class OrtEngine(Engine):
     name = 'onnxruntime'
     def __init__(self, onnx, slots:int, precision:str='fp32'):
         super().__init__(onnx, slots); self.precision = precision
-        import onnxruntime as ort
-        so = ort.SessionOptions(); so.intra_op_num_threads = 1; so.inter_op_num_threads = 1
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.sess = ort.InferenceSession(str(self.onnx), so, providers=['CPUExecutionProvider'])
+        self.sess = onnx_session(self.onnx, threads=1)   # the one ONNX path (`core.onnx_session`), one thread per call
     def __call__(self, x, slot=0):
         "Qualities `(N,)` float32 of uint8 crops `x` `(N,112,112,3)` (every slot shares the session)"
-        return self.sess.run(['quality'], {'input': _to_nchw(x)})[0].astype(np.float32).reshape(-1)
+        return onnx_quality(self.sess, _to_nchw(x))
 
 # %% ../nbs/15_infer.ipynb #174c83d9
 class TorchEngine(Engine):

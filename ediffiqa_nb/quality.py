@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 from fastcore.basics import patch
 from .core import (FaceDataError, LazyModule, default_device, atomic_save, atomic_write, aligned_face, list_images, read_image,
+                              onnx_session, onnx_quality,
                               DEFAULT_MODEL, default_model_path)
 from . import fr
 
@@ -131,10 +132,8 @@ def load(cls:QualityModel, path:str|Path, device=None, bs:int=256):
     path = Path(path)
     if not path.exists(): raise FaceDataError(str(path), 'model file not found')
     if path.suffix == '.onnx':
-        import onnxruntime as ort
         dev = default_device(device)
-        prov = (['CUDAExecutionProvider'] if dev.type == 'cuda' else []) + ['CPUExecutionProvider']
-        return cls(ort.InferenceSession(str(path), providers=prov), device=dev, bs=bs)
+        return cls(onnx_session(path, cuda=dev.type == 'cuda'), device=dev, bs=bs)   # the one ONNX path (`core.onnx_session`)
     if path.suffix in ('.ts', '.torchscript'): return cls(torch.jit.load(str(path), map_location='cpu'), device, bs)
     ck = torch.load(path, map_location='cpu', weights_only=False)
     if not isinstance(ck, dict) or ck.get('format') != 'ediffiqa_nb.QualityRegressor/1': raise FaceDataError(str(path), 'not an ediffiqa_nb quality model checkpoint')
@@ -154,7 +153,7 @@ def score_tensor(self:QualityModel, x) -> np.ndarray:
     out = []
     for s in range(0, len(x), self.bs):
         b = x[s:s+self.bs].float()
-        if self.ort is not None: out.append(self.ort.run(['quality'], {'input': b.numpy()})[0])
+        if self.ort is not None: out.append(onnx_quality(self.ort, b.numpy()))
         else: out.append(self.model(b.to(self.device))[1].float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
