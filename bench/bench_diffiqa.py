@@ -51,7 +51,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--device', default='cpu', help='cpu or cuda')
     p.add_argument('--images', type=int, default=None, help='images to score (default 3 on CPU, 96 on CUDA)')
-    p.add_argument('--n', type=int, default=None, help='repeats (default 2 on CPU, 10 on CUDA)')
+    p.add_argument('--repeats', '--n', dest='repeats', type=int, default=None, help="repeats, the paper's n (default 2 on CPU, 10 on CUDA)")
     p.add_argument('--t', type=int, default=5)
     p.add_argument('--batch', type=int, default=64, help='images per fast-path batch')
     p.add_argument('--unet-batch', type=int, default=640, help='UNet micro-batch (copies) on the fast path')
@@ -65,7 +65,7 @@ def main():
     from scipy.stats import spearmanr
     device = torch.device(a.device)
     cuda = device.type == 'cuda'
-    n = a.n or (10 if cuda else 2)
+    n = a.repeats or (10 if cuda else 2)
     k = a.images or (96 if cuda else 3)
     torch.manual_seed(0)
     net = Unet() if cuda else unet_tiny(dim=8, dim_mults=(1, 2), attn_heads=2, attn_dim_head=8)
@@ -74,9 +74,9 @@ def main():
     x, src = _images(k)
     print(f'device {device} ({torch.cuda.get_device_name() if cuda else os.cpu_count()} {"" if cuda else "cores"}), '
           f'UNet {count_params(net)/1e6:.2f}M params, FR {fr_name}, {k} {src} images, t={a.t}, n={n}, torch threads {torch.get_num_threads()}')
-    ref_t, ref = _time(lambda: diffiqa_scores(x, ddpm, fr, t=a.t, n=n, seed=0, reference_quirks=True, batch_size=3, fast=False,
+    ref_t, ref = _time(lambda: diffiqa_scores(x, ddpm, fr, t=a.t, repeats=n, seed=0, reference_quirks=True, batch_size=3, fast=False,
                                               dtype=torch.float32, device=device), device)
-    fast_t, fast = _time(lambda: diffiqa_scores(x, ddpm, fr, t=a.t, n=n, seed=0, fast=True, batch_size=a.batch, unet_batch=a.unet_batch,
+    fast_t, fast = _time(lambda: diffiqa_scores(x, ddpm, fr, t=a.t, repeats=n, seed=0, fast=True, batch_size=a.batch, unet_batch=a.unet_batch,
                                                 compile=a.compile, device=device), device)
     ms_ref, ms_fast = 1000 * ref_t / k, 1000 * fast_t / k
     print(f'released-style loop (3 img/batch, fp32, {a.t+1} UNet calls, originals x n): {ms_ref:9.1f} ms/image')

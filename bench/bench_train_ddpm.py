@@ -2,7 +2,7 @@
 
 CPU: tiny UNet (dim 16) at 112x112; GPU (when available): the reference UNet (dim 128, 142.87 M), fp32 as released
 (`train_ddpm`'s default; both loops run without autocast).
-Prints images/s for both and the ratio fastai / plain. Usage: `nice python bench/bench_train_ddpm.py [--steps N] [--bs B]`
+Prints images/s for both and the ratio fastai / plain. Usage: `nice python bench/bench_train_ddpm.py [--steps N] [--batch-size B]`
 """
 import argparse, time
 import torch, torch.nn.functional as F
@@ -44,7 +44,7 @@ def fastai_run(dev, gpu, steps, bs, warm):
     dif = build(dev, gpu)
     ds = _Synth(bs * (steps + warm))
     dls = DataLoaders.from_dsets(ds, _Synth(bs), bs=bs, device=dev, drop_last=True)
-    learn = ddpm_learner(dls, dif, eff_bs=bs, bs=bs)
+    learn = ddpm_learner(dls, dif, eff_batch_size=bs, batch_size=bs)
     times = []
     from fastai.callback.core import Callback
     class _T(Callback):
@@ -60,12 +60,12 @@ def fastai_run(dev, gpu, steps, bs, warm):
 
 
 if __name__ == '__main__':
-    ap = argparse.ArgumentParser(); ap.add_argument('--steps', type=int, default=None); ap.add_argument('--bs', type=int, default=None)
+    ap = argparse.ArgumentParser(); ap.add_argument('--steps', type=int, default=None); ap.add_argument('--batch-size', '--bs', dest='batch_size', type=int, default=None)
     a = ap.parse_args()
     devs = [('cpu', False)] + ([('cuda', True)] if torch.cuda.is_available() else [])
     for name, gpu in devs:
         dev = torch.device(name)
-        steps = a.steps or (30 if gpu else 4); bs = a.bs or (32 if gpu else 8); warm = 3 if gpu else 1
+        steps = a.steps or (30 if gpu else 4); bs = a.batch_size or (32 if gpu else 8); warm = 3 if gpu else 1
         gpu_ref = gpu  # GPU: reference UNet; CPU: tiny UNet
         p = plain(dev, gpu_ref, steps, bs, warm); f = fastai_run(dev, gpu_ref, steps, bs, warm)
         print(f"{name} ({'reference UNet 142.87 M, fp32' if gpu else 'unet_tiny dim 16'}), bs {bs}, {steps} steps: "

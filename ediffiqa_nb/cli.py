@@ -59,7 +59,7 @@ def report(cmd:str, # the sub-command, for the messages
 def cmd_prepare(args) -> int:
     "Detect 5 landmarks and align every photo of a folder to 112x112 crops (manifest.csv, failed.csv)"
     from ediffiqa_nb.detect import prepare
-    r = prepare(args.src, args.dest, detector=args.detector, n_workers=args.workers, margin=args.margin, ext=args.ext, pick=args.pick,
+    r = prepare(args.src, args.dest, detector=args.detector, workers=args.workers, margin=args.margin, ext=args.ext, pick=args.pick,
                 retry_failed=args.retry_failed, strict=args.strict, threads=args.threads, progress=not args.quiet)
     if r.table is not None and len(r.table) and (r.table.n_faces > 1).any():
         print(f'ediffiqa prepare: note: {int((r.table.n_faces > 1).sum())} photos show several faces; the '

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #28722354
 from __future__ import annotations
-import os, io, sys, json, random, tempfile, contextlib, hashlib, importlib
+import os, io, sys, json, random, tempfile, contextlib, hashlib, importlib, functools, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union, Any
@@ -12,11 +12,11 @@ import numpy as np
 from PIL import Image, ImageOps
 
 # %% auto #0
-__all__ = ['ImageSource', 'IMAGE_EXTS', 'DEFAULT_MODEL', 'FaceDataError', 'LazyModule', 'default_device', 'seed_everything',
-           'rng', 'torch_rng', 'read_image', 'img2tensor', 'tensor2img', 'atomic_write', 'atomic_save', 'usable_cpus',
-           'cpu_threads', 'set_threads', 'current_threads', 'list_images', 'aligned_face', 'check_device', 'l2norm',
-           'Config', 'shared_data', 'skip_msg', 'file_hash', 'model_fingerprint', 'packaged_model_path',
-           'default_model_path', 'onnx_session', 'onnx_quality']
+__all__ = ['ImageSource', 'IMAGE_EXTS', 'DEFAULT_MODEL', 'FaceDataError', 'rename_kwargs', 'renamed_kwargs', 'LazyModule',
+           'default_device', 'seed_everything', 'rng', 'torch_rng', 'read_image', 'img2tensor', 'tensor2img',
+           'atomic_write', 'atomic_save', 'usable_cpus', 'cpu_threads', 'set_threads', 'current_threads', 'list_images',
+           'aligned_face', 'check_device', 'l2norm', 'Config', 'shared_data', 'skip_msg', 'file_hash',
+           'model_fingerprint', 'packaged_model_path', 'default_model_path', 'onnx_session', 'onnx_quality']
 
 # %% ../nbs/00_core.ipynb #cb7e1c5d
 class FaceDataError(ValueError):
@@ -24,6 +24,31 @@ class FaceDataError(ValueError):
     def __init__(self, src, problem:str):
         self.src,self.problem = src,problem
         super().__init__(f"{src}: {problem}")
+
+# %% ../nbs/00_core.ipynb #6c08a46a
+def rename_kwargs(fname:str, # the function's name, for the messages
+                  kw:dict, # keyword arguments as passed (changed in place)
+                  old_new:dict, # old keyword -> new keyword
+                  stacklevel:int=3, # the warning points at the caller of the function calling this
+                 ) -> dict:
+    "`kw` with each old keyword moved to its new name, a `DeprecationWarning` each; old and new together raise TypeError"
+    for old, new in old_new.items():
+        if old not in kw: continue
+        if new in kw: raise TypeError(f'{fname}() got both {old!r} and its new name {new!r}')
+        warnings.warn(f'{fname}(): the keyword `{old}` is deprecated, use `{new}`', DeprecationWarning, stacklevel=stacklevel)
+        kw[new] = kw.pop(old)
+    return kw
+
+# %% ../nbs/00_core.ipynb #8405e7d1
+def renamed_kwargs(_name:str|None=None, # the name in the messages (default: the function's qualified name)
+                   **old_new): # old keyword=new keyword, e.g. `bs='batch_size'`
+    "Decorator: the function also takes its old keyword names for one release (see `rename_kwargs`)"
+    def _deco(f):
+        name = _name or f.__qualname__.removesuffix('.__init__')
+        @functools.wraps(f)
+        def _f(*args, **kw): return f(*args, **rename_kwargs(name, kw, old_new))
+        return _f
+    return _deco
 
 # %% ../nbs/00_core.ipynb #beaecc2d
 class LazyModule:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import cv2
 from fastcore.basics import patch
-from .core import (read_image, FaceDataError, atomic_write, atomic_save, shared_data, skip_msg, cpu_threads, set_threads,
+from .core import (read_image, FaceDataError, atomic_write, atomic_save, shared_data, skip_msg, cpu_threads, set_threads, renamed_kwargs,
                               list_images, IMAGE_EXTS)
 from .data import align_face, umeyama, template, LANDMARK_COLS, read_manifest, celeba_wild, landmarks
 from .batch import run_batch, BatchResult, _pkg
@@ -389,10 +389,11 @@ def _prepare_item(row:dict, dest:str, det_name:str, det_kw:dict, size:int, margi
 MANIFEST_COLS = ['path', 'identity', 'detector', 'score', 'n_faces', *LANDMARK_COLS, 'src', 'src_landmarks']
 
 # %% ../nbs/08_detect.ipynb #f8d3a137
+@renamed_kwargs(n_workers='workers')
 def prepare(src_folder, # photos as `identity/file` (any depth; identity = first folder)
             dest_folder, # where aligned crops, manifest.csv and failed.csv go (not inside `src_folder`)
             detector:str='retinaface', # detector name
-            n_workers:int=0, # loader processes (0: in this process)
+            workers:int=0, # loader processes (0: in this process; old keyword: `n_workers`)
             size:int=112, # aligned size
             margin:int=0, # extra border saved around the face (e.g. 32 -> 176x176 like celeba-wild)
             ext:str='.png', # '.png' or '.jpg' (quality 95)
@@ -411,9 +412,9 @@ def prepare(src_folder, # photos as `identity/file` (any depth; identity = first
     if dest == src or src in dest.parents: raise FaceDataError(dest, f'the destination is inside the source folder {src}: its crops would be read back as photos on the next run; choose a folder outside it')
     if ext.lower() not in ('.png', '.jpg', '.jpeg'): raise FaceDataError(ext, 'ext must be .png or .jpg')
     if pick not in ('score', 'largest'): raise FaceDataError(pick, "pick must be 'score' or 'largest'")
-    slots = cpu_threads(threads, spare=0) if n_workers == 0 and detector == 'retinaface' else 0   # one single-thread detector call per core, in threads
+    slots = cpu_threads(threads, spare=0) if workers == 0 and detector == 'retinaface' else 0   # one single-thread detector call per core, in threads
     n = set_threads(1 if slots else threads)
-    if detector == 'retinaface' and 'threads' not in det_kw: det_kw['threads'] = 1 if (n_workers or slots) else n
+    if detector == 'retinaface' and 'threads' not in det_kw: det_kw['threads'] = 1 if (workers or slots) else n
     _cached_detector(detector, det_kw)  # fail early: unknown name, missing package
     files = list_images(src)
     if not files: raise FaceDataError(src, f'no images found (looked for {", ".join(IMAGE_EXTS)}): point at a folder of photos')
@@ -426,5 +427,5 @@ def prepare(src_folder, # photos as `identity/file` (any depth; identity = first
                     margin=margin, ext=ext.lower(), pick=pick, max_side=max_side, dest=str(dest))
     return run_batch(items, load, None, out=dest/'manifest.csv', failed=dest/'failed.csv', settings=settings, keep=[],
                      columns=MANIFEST_COLS, shard_size=shard_size, retry_failed=retry_failed, strict=strict,
-                     workers=n_workers, load_threads=slots, threads=n, progress=progress, desc=f'prepare ({detector})',
+                     workers=workers, load_threads=slots, threads=n, progress=progress, desc=f'prepare ({detector})',
                      still_valid=lambda row, res: (dest/res['path']).exists())

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Sequence
 import numpy as np
 from .core import LazyModule, FaceDataError, read_image, img2tensor, atomic_save, default_device, torch_rng, file_hash, model_fingerprint
+from .core import rename_kwargs, renamed_kwargs
 from .core import DEFAULT_MODEL, packaged_model_path, default_model_path   # re-exported: `diffiqa.default_model_path` as before
 from .batch import run_batch, state_dir, fingerprint
 from .core import aligned_face
@@ -102,9 +103,9 @@ def released_pairs(t:int) -> list[tuple[int,int]]:
 # %% ../nbs/12_diffiqa.ipynb #d64e8547
 @dataclass(frozen=True)
 class DifFIQARecipe:
-    "The DifFIQA settings that decide the scores (paper and released code: t=5, n=10, flip)"
+    "The DifFIQA settings that decide the scores (paper and released code: t=5, repeats n=10, flip)"
     t:int=5 # noise level: x_t at buffer index t (paper, released: 5)
-    n:int=10 # repeats with fresh noise (paper, released: 10)
+    repeats:int=10 # the paper's n: repeats with fresh noise (paper, released: 10; old keyword `n`)
     steps:int|None=None # UNet calls per reconstruction; None: t (paper; released: t+1, see above); 1: x0 from x_t directly (the committed CPU labels)
     flip:bool=True # also the flip terms (the paper's 5); False: the 2 unflipped terms
     eta:float|None=None # DDIM eta; None: 0, 1 with `reference_quirks` (released: 1; ours 0: a deterministic reverse, x-hat set by x_t alone)
@@ -112,7 +113,7 @@ class DifFIQARecipe:
     reference_quirks:bool=False # the released loop step for step. SPEC 4 makes it the default; ours stays False so the committed labels reproduce
 
     def __post_init__(self):
-        if self.t < 1 or self.n < 1: raise ValueError('t and n must be >= 1')
+        if self.t < 1 or self.repeats < 1: raise ValueError('t and repeats must be >= 1')
         if self.reference_quirks and self.steps not in (None, self.t): raise ValueError('`steps` is not a released-loop option')
         if self.seed is None and not self.reference_quirks: raise ValueError('seed=None (unseeded noise) is only offered with reference_quirks=True')
 
@@ -121,11 +122,19 @@ class DifFIQARecipe:
         "The eta that runs: `eta`, else 1 for the released loop and 0 otherwise"
         return self.eta if self.eta is not None else (1. if self.reference_quirks else 0.)
 
+    @property
+    def n(self) -> int:
+        "Deprecated: `repeats` (read-only), kept for one release"
+        warnings.warn('DifFIQARecipe.n is deprecated, use DifFIQARecipe.repeats', DeprecationWarning, stacklevel=2)
+        return self.repeats
+
+DifFIQARecipe.__init__ = renamed_kwargs('DifFIQARecipe', n='repeats')(DifFIQARecipe.__init__)   # `DifFIQARecipe(n=...)` for one release
+
 # %% ../nbs/12_diffiqa.ipynb #71a5a40f
 def _as_recipe(recipe:DifFIQARecipe|None, overrides:dict) -> DifFIQARecipe:
-    "`recipe` (default `DifFIQARecipe()`) with keyword `overrides` (`t=`, `n=`, ... as before) applied; unknown names raise TypeError"
+    "`recipe` (default `DifFIQARecipe()`) with keyword `overrides` (`t=`, `repeats=`, ... as before) applied; unknown names raise TypeError"
     if recipe is None: recipe = DifFIQARecipe()
-    if not isinstance(recipe, DifFIQARecipe): raise TypeError(f'recipe must be a DifFIQARecipe, got {recipe!r} (pass t, n, ... by keyword)')
+    if not isinstance(recipe, DifFIQARecipe): raise TypeError(f'recipe must be a DifFIQARecipe, got {recipe!r} (pass t, repeats, ... by keyword)')
     bad = sorted(set(overrides) - {f.name for f in fields(DifFIQARecipe)})
     if bad: raise TypeError(f'diffiqa_scores() got unexpected keyword arguments: {", ".join(bad)}')
     return replace(recipe, **overrides) if overrides else recipe
@@ -235,26 +244,26 @@ def _terms_default(x:torch.Tensor, keys, run:_Run, unet_batch:int, channels_last
     r, B, s = run.r, x.shape[0], x.shape[1:]
     views = _views(x, r.flip); V = views.shape[1]; pairs = default_pairs(r.t, r.steps)
     n_steps = sum(1 for _, nx in pairs if nx >= 0) if r.ddim_eta > 0 else 0
-    z = _noise_for(keys, r.seed, V, r.n, n_steps, s, x.device, run.gen_device).reshape(B * V * r.n, 1 + n_steps, *s)
-    xt = _forward(views, r.n, z, run.abar, r.t)
+    z = _noise_for(keys, r.seed, V, r.repeats, n_steps, s, x.device, run.gen_device).reshape(B * V * r.repeats, 1 + n_steps, *s)
+    xt = _forward(views, r.repeats, z, run.abar, r.t)
     if channels_last: xt = xt.contiguous(memory_format=torch.channels_last)
     rec = _reconstruct(run.net, run.abar, xt, z, pairs, r.ddim_eta, unet_batch, run.autocast)
     emb = lambda v, *shape: _embed(run.fr, v, unet_batch, run.autocast, channels_last).reshape(B, V, *shape, -1)
-    return _cos_terms(emb(views.reshape(-1, *s)), emb(xt, r.n), emb(rec, r.n), r.flip)
+    return _cos_terms(emb(views.reshape(-1, *s)), emb(xt, r.repeats), emb(rec, r.repeats), r.flip)
 
 # %% ../nbs/12_diffiqa.ipynb #078ed300
 def _terms_released(x:torch.Tensor, run:_Run) -> torch.Tensor:
     "DifFIQA's released inference loop for one batch: global (or `run.gen`) RNG, 6 UNet calls at t=5, originals embedded n times"
     r, dev, gen = run.r, x.device, run.gen
     start = torch.cat([x, x.flip(-1)], 0) if r.flip else x
-    start = start.repeat_interleave(r.n, 0)                                       # 'b c h w -> (b n) c h w'
+    start = start.repeat_interleave(r.repeats, 0)                                       # 'b c h w -> (b n) c h w'
     a = run.abar.to(dev, torch.float32)[r.t]
     noisy = a.sqrt() * start + (1 - a).sqrt() * torch.randn(start.shape, generator=gen, device=dev)
     rec = ddim_reverse(run.net, run.abar, noisy, released_pairs(r.t), r.ddim_eta, draw_always=True, autocast=run.autocast,
                        noise=lambda k: torch.randn(noisy.shape, generator=gen, device=dev))
     outs = run.fr(torch.cat([start, noisy, rec], 0)).float()
     chunks = outs.chunk(6 if r.flip else 3)
-    cs = lambda a_, b_: F.cosine_similarity(a_, b_).reshape(-1, r.n).mean(1)
+    cs = lambda a_, b_: F.cosine_similarity(a_, b_).reshape(-1, r.repeats).mean(1)
     if not r.flip:
         so, no, ro = chunks; return torch.stack([cs(so, no), cs(so, ro)], 1)
     sb, sf, nb, nf, rb, rf = chunks
@@ -265,7 +274,7 @@ def _batch_terms(xb:torch.Tensor, keys, run:_Run) -> torch.Tensor:
     "The terms of one batch (B, 5) on the CPU, by the path `run` chose"
     if run.r.reference_quirks: return _terms_released(xb, run).cpu()
     if run.fast: return _terms_default(xb, keys, run, run.unet_batch, run.channels_last).cpu()
-    ub = (2 if run.r.flip else 1) * run.r.n   # one image (its 2n copies) per UNet/FR call: bitwise independent of batch size and order
+    ub = (2 if run.r.flip else 1) * run.r.repeats   # one image (its 2n copies) per UNet/FR call: bitwise independent of batch size and order
     return torch.cat([_terms_default(xb[j:j+1], keys[j:j+1], run, ub, False) for j in range(len(xb))]).cpu()
 
 # %% ../nbs/12_diffiqa.ipynb #8c41a9a9
@@ -302,7 +311,7 @@ def _as_scores(terms:torch.Tensor, flip:bool, return_terms:bool):
 def diffiqa_scores(images, # faces: (N,3,112,112) tensor in [-1,1], uint8 (N,112,112,3) array, or list of paths/arrays
                    ddpm, # Diffusion-like: `.model(x, t) -> x0` and `.alphas_cumprod` (EMA weights from `load_ddpm`)
                    fr:nn.Module, # FR model: (N,3,112,112) in [-1,1] -> (N,d) embeddings
-                   recipe:DifFIQARecipe|None=None, # t, n, steps, flip, eta, seed, reference_quirks (default: `DifFIQARecipe()`)
+                   recipe:DifFIQARecipe|None=None, # t, repeats (the paper's n), steps, flip, eta, seed, reference_quirks (default: `DifFIQARecipe()`)
                    *,
                    batch_size:int|None=None, # images per pass; None: 3 (quirks), 16 (fp32), 64 (fast)
                    return_terms:bool=False, # also return a DataFrame of the five cosine terms
@@ -313,10 +322,10 @@ def diffiqa_scores(images, # faces: (N,3,112,112) tensor in [-1,1], uint8 (N,112
                    compile:bool=False, # torch.compile the UNet (fast path)
                    keys:Sequence|None=None, # per-image noise keys (default: content hash of each image)
                    progress:bool=False, # show a progress bar over batches
-                   **overrides, # recipe fields by keyword, as before: t=5, n=10, steps, flip, seed, eta, reference_quirks
+                   **overrides, # recipe fields by keyword: t=5, repeats=10 (old keyword `n`), steps, flip, seed, eta, reference_quirks
                   ):
     "DifFIQA quality per image (np.float32, higher is better); with `return_terms` also the DataFrame of the 5 terms"
-    r = _as_recipe(recipe, overrides)
+    r = _as_recipe(recipe, rename_kwargs('diffiqa_scores', overrides, dict(n='repeats')))
     x = _faces_112(images)
     keys = _noise_keys(x, keys, r.reference_quirks)
     run = _run_setup(ddpm, fr, r, device, fast, dtype, batch_size, unet_batch, compile)
@@ -336,11 +345,17 @@ def _fingerprint_v0(m:nn.Module) -> str:
                 h.update(k.encode()); h.update(p.detach().to('cpu', torch.float32).contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
 
+# %% ../nbs/12_diffiqa.ipynb #08e0a3a2
+def _stored_setting(k:str, v) -> tuple[str, str]:
+    "A `score_dataset` keyword as runs are keyed by it: the earlier name `n` for `repeats`, also inside a recipe"
+    if isinstance(v, DifFIQARecipe): v = repr(v).replace(', repeats=', ', n=', 1)
+    return ('n' if k == 'repeats' else k), str(v)
+
 # %% ../nbs/12_diffiqa.ipynb #139f7abf
 def _dataset_settings(out:Path, ddpm, fr, kwargs:dict, fp=model_fingerprint) -> dict:
     "What fingerprints a `score_dataset` run; the earlier releases' form when `out`'s unfinished run was keyed by it"
     s = dict(job='diffiqa', ddpm=fp(_parts(ddpm)[0]), fr=fp(fr), noise_key='content',
-             **{k: str(v) for k, v in sorted(kwargs.items()) if k not in ('progress', 'device', 'unet_batch', 'compile', 'batch_size')})
+             **dict(sorted(_stored_setting(k, v) for k, v in kwargs.items() if k not in ('progress', 'device', 'unet_batch', 'compile', 'batch_size'))))
     if fp is _fingerprint_v0: return s
     old = _dataset_settings(out, ddpm, fr, kwargs, _fingerprint_v0); ofp = fingerprint(old)
     metas = [json.loads(m.read_text()).get('settings') for m in state_dir(out).glob('run-*/meta.json')]
@@ -386,9 +401,10 @@ def score_dataset(items_or_df, # DataFrame with `path` (and `identity`), or a li
                   progress:bool=True, # progress bar over images
                   strict:bool=False, # stop at the first unreadable face
                   threads:int|None=None, # CPU threads (see `batch.set_threads`)
-                  **kwargs, # passed to `diffiqa_scores` (t, n, flip, seed, eta, batch_size, fast, device, ...)
+                  **kwargs, # passed to `diffiqa_scores` (t, repeats, flip, seed, eta, batch_size, fast, device, ...)
                  ) -> pd.DataFrame|None:
     "Score a data set with DifFIQA in resumable shards; the merged table (None on ranks that did not merge); `.attrs['batch']`"
+    kwargs = rename_kwargs('score_dataset', kwargs, dict(n='repeats'))
     out = Path(out); df = _as_table(items_or_df)
     if not len(df): raise FaceDataError('<table>', 'no images to score')
     if 'device' not in kwargs and 'LOCAL_RANK' in os.environ and torch.cuda.is_available():

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 from fastai.basics import Learner, DataLoaders, DataLoader, Adam, OptimWrapper, params, Metric, AvgMetric, load_learner, Callback
 from fastai.callback.all import GradientClip, SaveModelCallback, ParamScheduler
-from .core import FaceDataError, default_device, seed_everything, rng, read_image, img2tensor, atomic_save, shared_data, skip_msg
+from .core import FaceDataError, default_device, seed_everything, rng, read_image, img2tensor, atomic_save, shared_data, skip_msg, renamed_kwargs
 from .labels import minmax, centroids, optimised_labels, l2norm
 from .data import align_face, jitter_landmarks, landmarks, celeba_wild
 from . import fr, metrics
@@ -164,9 +164,10 @@ def regressor_splitter(m:QualityRegressor):
     return [params(m.backbone), params(m.head)]
 
 # %% ../nbs/14_distill.ipynb #8e182afa
+@renamed_kwargs(bs='batch_size', num_workers='workers')
 def distill_learner(model:QualityRegressor, train_ds, valid_ds, # the regressor and two `DistillDataset`s
                     loss_func=None, # default `DistillLoss()`
-                    bs:int=128, device=None, # batch size; device (default `core.default_device`)
+                    batch_size:int=128, device=None, # images per batch (old keyword: `bs`); device (default `core.default_device`)
                     clip:float|None=5.0, # gradient-norm clip
                     fp16:bool|None=None, # mixed precision; None: only on CUDA
                     valid_pairs:pd.DataFrame|None=None, # pairs (i, j, mated, sim) over `valid_ds` for a pAUC metric
@@ -175,11 +176,12 @@ def distill_learner(model:QualityRegressor, train_ds, valid_ds, # the regressor 
                     n_backbone_trainable:int|None=None, # train only the last N backbone tensors
                     opt_func=None, # fastai optimiser factory (default Adam without weight decay)
                     cbs=None, # extra callbacks
-                    num_workers:int=0) -> Learner:
+                    workers:int=0, # loader processes (old keyword: `num_workers`)
+                   ) -> Learner:
     "A fastai `Learner` for a `QualityRegressor` with the eDifFIQA recipe"
     dev = default_device(device)
-    dl_tr = DataLoader(train_ds, bs=bs, shuffle=True, drop_last=len(train_ds) > bs, num_workers=num_workers, device=dev)
-    dl_va = DataLoader(valid_ds, bs=bs, shuffle=False, num_workers=num_workers, device=dev)
+    dl_tr = DataLoader(train_ds, bs=batch_size, shuffle=True, drop_last=len(train_ds) > batch_size, num_workers=workers, device=dev)
+    dl_va = DataLoader(valid_ds, bs=batch_size, shuffle=False, num_workers=workers, device=dev)
     dls = DataLoaders(dl_tr, dl_va, path=path or tempfile.mkdtemp(prefix='ediffiqa_'), device=dev)
     metrics = [AvgMetric(label_l1), SpearmanLabel()] + ([PairPAUC(valid_pairs)] if valid_pairs is not None else [])
     cbs = ([GradientClip(clip)] if clip else []) + list(cbs or [])
@@ -288,10 +290,11 @@ def _embed_np(images, model:nn.Module, bs:int=128, device=None) -> np.ndarray:
     return fr.embed(x.numpy(), model, bs, default_device(device)).numpy() if len(x) else np.zeros((0, 0), np.float32)
 
 # %% ../nbs/14_distill.ipynb #01b714e5
-def embed(model:nn.Module, images, bs:int=128, device=None) -> np.ndarray:
+@renamed_kwargs('distill.embed', bs='batch_size')
+def embed(model:nn.Module, images, batch_size:int=128, device=None) -> np.ndarray:
     "`fr.embed` with this module's earlier argument order, as a numpy array (deprecated: call `fr.embed(images, model)`)"
     warnings.warn('distill.embed(model, images) is deprecated: use fr.embed(images, model)', DeprecationWarning, stacklevel=2)
-    return _embed_np(images, model, bs, device)
+    return _embed_np(images, model, batch_size, device)
 
 # %% ../nbs/14_distill.ipynb #53442b47
 def _prep(images, labels, identities):
@@ -375,7 +378,7 @@ def train_ediffiqa(images, # DataFrame (path, identity), list of paths, or uint8
     x, q, emb, cents, tr, va = _distill_inputs(images, labels, identities, teacher, R, device)
     dss = [DistillDataset(x[i], emb[i], q[i], cents[i], flip=R.flip and i is tr) for i in (tr, va)]
     model, lf = _student(backbone, emb, R), loss_func or DistillLoss(R.eps, R.theta, centroids=R.centroid_labels)
-    learn = distill_learner(model, *dss, loss_func=lf, bs=R.batch_size, device=device, valid_pairs=valid_pairs, path=path, fp16=R.fp16,
+    learn = distill_learner(model, *dss, loss_func=lf, batch_size=R.batch_size, device=device, valid_pairs=valid_pairs, path=path, fp16=R.fp16,
                             n_backbone_trainable=R.n_backbone_trainable, clip=R.clip)
     rec = _fit_record(learn, R.epochs, slice(*R.lr), progress, n_train=len(tr), n_valid=len(va), loss=repr(lf))
     return _trained(learn, rec, R, return_learner)
@@ -536,7 +539,7 @@ def _aikd_learner(model:QualityRegressor, dtr, dva, R:AIKDRecipe, device=None, p
     lf = DistillLoss(eps=0., theta=R.theta, centroids=False, scale=R.scale, quality=R.loss, beta=R.beta)
     sgd = R.optimiser == 'sgd'
     cbs = ([ParamScheduler({'lr': sine_warmup(R.lr, R.warmup)})] if sgd and R.warmup else []) + ([WeightEMA(R.ema)] if R.ema is not None else [])
-    learn = distill_learner(model, dtr, dva, loss_func=lf, bs=R.batch_size, device=device, path=path, n_backbone_trainable=R.n_backbone_trainable,
+    learn = distill_learner(model, dtr, dva, loss_func=lf, batch_size=R.batch_size, device=device, path=path, n_backbone_trainable=R.n_backbone_trainable,
                             opt_func=partial(aikd_sgd, lr=R.lr) if sgd else None, cbs=cbs, monitor=None if R.ema is not None else 'valid_loss')
     return learn, (R.lr if sgd else slice(*R.lr))
 
@@ -582,12 +585,13 @@ class SFaceTail(nn.Module):
 
 # %% ../nbs/14_distill.ipynb #c107b9d4
 @torch.no_grad()
+@renamed_kwargs(bs='batch_size')
 def sface_trunk(sface:nn.Module, images, # an `fr.SFace`; uint8 crops / tensors / paths
-                bs:int=128, device=None) -> np.ndarray:
+                batch_size:int=128, device=None) -> np.ndarray: # images per forward pass (old keyword: `bs`); device
     "float32 (N,1024,7,7) activations of SFace's convolutional trunk (eval mode): the input of `SFaceTail`"
     dev = default_device(device); x = _to_uint8_nhwc(images); m = sface.to(dev).eval(); out = []
-    for s in range(0, len(x), bs):
-        h = x[s:s+bs].to(dev).permute(0, 3, 1, 2).float().div(127.5).sub(1)
+    for s in range(0, len(x), batch_size):
+        h = x[s:s+batch_size].to(dev).permute(0, 3, 1, 2).float().div(127.5).sub(1)
         h = m.conv_1(((h + 1) * 127.5 - m.in_mean) * m.in_scale)
         for k in range(2, 2 + len(fr.SFACE_BLOCKS)): h = getattr(m, f'conv_{k}')(getattr(m, f'conv_{k}_dw')(h))
         out.append(h.float().cpu())
@@ -624,7 +628,7 @@ def train_frozen_trunk(feats, # (N,1024,7,7) `sface_trunk` activations of the tr
     student = copy.deepcopy(sface).float().cpu()
     reg = QualityRegressor(SFaceTail(student), feat_dim=student.fc.out_features)
     lf = DistillLoss(R.eps, R.theta, centroids=R.centroid_labels)
-    learn = distill_learner(reg, *[TrunkDataset(feats[i], emb[i], q[i], cents[i]) for i in (tr, va)], loss_func=lf, bs=R.batch_size,
+    learn = distill_learner(reg, *[TrunkDataset(feats[i], emb[i], q[i], cents[i]) for i in (tr, va)], loss_func=lf, batch_size=R.batch_size,
                             device=device, clip=R.clip, fp16=R.fp16)
     rec = _fit_record(learn, R.epochs, slice(*R.lr), quiet=True, n_train=len(tr), n_valid=len(va), loss=repr(lf))
     full = QualityRegressor(student, feat_dim=reg.feat_dim, hidden=reg.hidden); full.head = learn.model.head

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 from fastcore.basics import patch
 from .core import (FaceDataError, LazyModule, default_device, atomic_save, atomic_write, aligned_face, list_images, read_image,
-                              onnx_session, onnx_quality,
+                              onnx_session, onnx_quality, renamed_kwargs,
                               DEFAULT_MODEL, default_model_path)
 from . import fr
 
@@ -117,30 +117,41 @@ def save_quality_model(model:QualityRegressor, path:str|Path, # model -> checkpo
 # %% ../nbs/13_quality.ipynb #d0da7465
 class QualityModel:
     "A trained quality regressor for inference: tensors, uint8 crops, image files and folders; higher = better"
+    @renamed_kwargs(bs='batch_size')
     def __init__(self, model, # QualityRegressor / TorchScript module, or an onnxruntime session
-                 device=None, bs:int=256, meta:dict|None=None,
+                 device=None, batch_size:int=256, # images per forward pass (old keyword: `bs`)
+                 meta:dict|None=None,
                  detector:str='retinaface'): # detector for `detect=True` (ediffiqa_nb.detect)
-        self.device, self.bs, self.meta, self.detector = default_device(device), bs, meta or {}, detector
+        self.device, self.batch_size, self.meta, self.detector = default_device(device), batch_size, meta or {}, detector
         self.ort = None
         if isinstance(model, nn.Module) or isinstance(model, torch.jit.ScriptModule): self.model = model.float().to(self.device).eval()
         else: self.ort, self.model = model, None
 
 # %% ../nbs/13_quality.ipynb #3a7b4afd
 @patch(cls_method=True)
-def load(cls:QualityModel, path:str|Path, device=None, bs:int=256):
+@renamed_kwargs('QualityModel.load', bs='batch_size')
+def load(cls:QualityModel, path:str|Path, device=None,
+         batch_size:int=256): # images per forward pass (old keyword: `bs`)
     "Load a `.pt` checkpoint (save_quality_model), `.onnx` or TorchScript (`.ts`, `.torchscript`) file"
     path = Path(path)
     if not path.exists(): raise FaceDataError(str(path), 'model file not found')
     if path.suffix == '.onnx':
         dev = default_device(device)
-        return cls(onnx_session(path, cuda=dev.type == 'cuda'), device=dev, bs=bs)   # the one ONNX path (`core.onnx_session`)
-    if path.suffix in ('.ts', '.torchscript'): return cls(torch.jit.load(str(path), map_location='cpu'), device, bs)
+        return cls(onnx_session(path, cuda=dev.type == 'cuda'), device=dev, batch_size=batch_size)   # the one ONNX path (`core.onnx_session`)
+    if path.suffix in ('.ts', '.torchscript'): return cls(torch.jit.load(str(path), map_location='cpu'), device, batch_size)
     ck = torch.load(path, map_location='cpu', weights_only=False)
     if not isinstance(ck, dict) or ck.get('format') != 'ediffiqa_nb.QualityRegressor/1': raise FaceDataError(str(path), 'not an ediffiqa_nb quality model checkpoint')
     bb = make_backbone(ck['arch'], pretrained=False) if ck['arch'] != 'tiny' else TinyFaceNet(ck['feat_dim'])
     m = QualityRegressor(bb, ck['feat_dim'], ck['hidden'])
     m.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck['state_dict'].items()})
-    return cls(m, device, bs, ck.get('meta'))
+    return cls(m, device, batch_size, ck.get('meta'))
+
+# %% ../nbs/13_quality.ipynb #e193447f
+@patch(as_prop=True)
+def bs(self:QualityModel) -> int:
+    "Deprecated: `batch_size` (read-only), kept for one release"
+    warnings.warn('QualityModel.bs is deprecated, use QualityModel.batch_size', DeprecationWarning, stacklevel=2)
+    return self.batch_size
 
 # %% ../nbs/13_quality.ipynb #1858d8fb
 @patch
@@ -151,8 +162,8 @@ def score_tensor(self:QualityModel, x) -> np.ndarray:
     if x.dtype == torch.uint8: x = x.permute(0, 3, 1, 2).float().div(127.5).sub(1)
     if x.ndim == 3: x = x[None]
     out = []
-    for s in range(0, len(x), self.bs):
-        b = x[s:s+self.bs].float()
+    for s in range(0, len(x), self.batch_size):
+        b = x[s:s+self.batch_size].float()
         if self.ort is not None: out.append(onnx_quality(self.ort, b.numpy()))
         else: out.append(self.model(b.to(self.device))[1].float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, np.float32)
@@ -176,7 +187,7 @@ def score_files(self:QualityModel, paths, detect:bool=False) -> np.ndarray:
 def score_folder(self:QualityModel, folder, detect:bool=False) -> pd.DataFrame:
     "DataFrame (path, quality) for every image under `folder`"
     fs = [str(f) for f in list_images(folder)]
-    q = np.concatenate([self.score_files(fs[s:s+self.bs], detect) for s in range(0, len(fs), self.bs)]) if fs else np.zeros(0)
+    q = np.concatenate([self.score_files(fs[s:s+self.batch_size], detect) for s in range(0, len(fs), self.batch_size)]) if fs else np.zeros(0)
     return pd.DataFrame(dict(path=fs, quality=q))
 
 # %% ../nbs/13_quality.ipynb #86b4a4fe
@@ -189,13 +200,14 @@ def __call__(self:QualityModel, x, detect:bool=False):
     return self.score_tensor(x)
 
 # %% ../nbs/13_quality.ipynb #edd5c448
+@renamed_kwargs(bs='batch_size')
 def load_quality_model(model:str|Path|None=None, # model file (.pt/.onnx/.ts); None: `default_model_path()`
-                       device=None, bs:int=64):
+                       device=None, batch_size:int=64): # images per forward pass (old keyword: `bs`)
     "A `QualityModel`, or a `FaceDataError` naming the file when it is missing or not a quality model"
     path = Path(model) if model else default_model_path()
     if path is None: raise FaceDataError(DEFAULT_MODEL, 'no default eDifFIQA model installed: train one with `ediffiqa distill` and pass --model')
     if not path.exists(): raise FaceDataError(path, 'model file not found: check --model')
-    try: return QualityModel.load(path, device=device, bs=bs)
+    try: return QualityModel.load(path, device=device, batch_size=batch_size)
     except FaceDataError as e: raise FaceDataError(path, f'{e.problem}: pass a model written by `ediffiqa distill`') from None
     except Exception as e: raise FaceDataError(path, f'not an eDifFIQA quality model ({type(e).__name__}: {" ".join(str(e).split())[:200]}): pass a model written by `ediffiqa distill`') from None
 

@@ -194,7 +194,7 @@ def _ddpm_plan(ddpm, ddpm_weights, dev, t, repeats, seed, steps):
     except FaceDataError: raise
     except Exception as e: raise FaceDataError(ddpm, f'not a DDPM checkpoint ({type(e).__name__}: {e})') from None
     if dev.type == 'cpu': net.model.inference()   # frozen weight standardisation + channels_last: same numbers to fp32 rounding, faster on CPU
-    kw = dict(t=t, n=repeats, seed=seed, steps=steps, device=dev)
+    kw = dict(t=t, repeats=repeats, seed=seed, steps=steps, device=dev)
     return partial(_score_diffiqa, ddpm=net, fr=load_sface(device=dev), kwargs=kw), \
            dict(ddpm=file_hash(Path(ddpm), remember=True), ddpm_weights=ddpm_weights, t=t, n=repeats, seed=seed, steps=steps, noise_key='content')
 
@@ -235,7 +235,7 @@ def plan_scoring(method:str='ediffiqa', # a name of `METHODS` ('ediffiqa', 'diff
     if cpu: load, process, stream, settings = _engine_plan(path, engine, threads, detect, detector, margin, bs)
     elif name == 'ediffiqa':
         from ediffiqa_nb.quality import load_quality_model
-        process, settings = partial(_score_qm, model=load_quality_model(model, dev, bs=bs)), dict(model=file_hash(path, remember=True))
+        process, settings = partial(_score_qm, model=load_quality_model(model, dev, batch_size=bs)), dict(model=file_hash(path, remember=True))
     elif name == 'diffiqa': process, settings = _ddpm_plan(ddpm, ddpm_weights, dev, t, repeats, seed, steps)
     else: process, settings = _method_plan(meth, dev, seed, serfiq_m)
     settings.update(job='score', method=_LEGACY_SETTING.get(name, name), detect=detect, detector=detector if detect else None, margin=margin)

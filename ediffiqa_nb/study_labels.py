@@ -7,7 +7,7 @@ from __future__ import annotations
 import time, hashlib
 from pathlib import Path
 import numpy as np, pandas as pd, torch
-from .core import FaceDataError, atomic_save, shared_data, skip_msg
+from .core import FaceDataError, atomic_save, shared_data, skip_msg, renamed_kwargs
 from .data import celeba_wild
 from .fr import load_sface
 from .diffiqa import lookup_scores
@@ -98,14 +98,16 @@ SCORE_MEANING = ('raw regressor output, higher = better; trained to regress min-
                  'images scored by this model only, not calibrated across FR models or datasets')
 ALIGNMENT = 'RGB face aligned to 112x112 with a similarity transform onto the ArcFace 5-point template, tensor range [-1, 1] ((x/255 - 0.5)/0.5)'
 
+@renamed_kwargs(bs='batch_size')
 @torch.no_grad()
 def tail_outputs(model, # a `QualityRegressor` with an SFace backbone, or an SFace model
                  h, # (N,1024,7,7) `sface_trunk` activations
-                 bs:int=256) -> np.ndarray:
+                 batch_size:int=256, # activations per forward pass (old keyword: `bs`)
+                ) -> np.ndarray:
     "From cached trunk activations: the qualities of a regressor, or the embeddings of an SFace model (eval mode)"
     reg = hasattr(model, 'head'); tail = SFaceTail(model.backbone if reg else model).eval(); out = []
-    for s in range(0, len(h), bs):
-        f = tail(torch.as_tensor(h[s:s+bs]))
+    for s in range(0, len(h), batch_size):
+        f = tail(torch.as_tensor(h[s:s+batch_size]))
         out.append((model.head(f).squeeze(-1) if reg else f).float().numpy())
     return np.concatenate(out)
 
@@ -122,7 +124,7 @@ def cpu_ms_per_image(model_path, crops, n:int=256) -> float:
     "CPU time (ms, this process, one torch thread) per image of `QualityModel` on aligned uint8 crops, batch 64"
     old = torch.get_num_threads(); torch.set_num_threads(1)
     try:
-        Q = QualityModel.load(model_path, device='cpu', bs=64); x = crops[:n]; Q(x[:64])
+        Q = QualityModel.load(model_path, device='cpu', batch_size=64); x = crops[:n]; Q(x[:64])
         t0 = time.process_time(); Q(x); return (time.process_time() - t0) / len(x) * 1e3
     finally: torch.set_num_threads(old)
 

@@ -21,7 +21,7 @@ import cv2
 from fastcore.basics import patch
 from fastai.torch_core import rank_distrib, num_distrib
 from .core import (FaceDataError, read_image, aligned_face, img2tensor, tensor2img, atomic_save, atomic_write,
-                              default_device, seed_everything, torch_rng, shared_data, skip_msg)
+                              default_device, seed_everything, torch_rng, shared_data, skip_msg, renamed_kwargs)
 from .unet import Unet, unet_tiny, count_params
 from .diffusion import Diffusion, time_blend
 from .batch import _pkg
@@ -238,9 +238,16 @@ CHECKPOINT_FORMAT = 'ediffiqa_nb.ddpm-checkpoint/2'
 class DDPMCheckpoint(Callback):
     "Save weights, EMA, optimizer, step, stream position and RNG states to `path` every `every` steps and after fitting (rank 0)"
     order = StepLogger.order + 1
-    def __init__(self, path, every:int=500, eff_bs:int=64,
+    @renamed_kwargs(eff_bs='eff_batch_size')
+    def __init__(self, path, every:int=500,
+                 eff_batch_size:int=64, # images per optimizer step (old keyword: `eff_bs`)
                  recipe:dict|None=None, # stored as the checkpoint's 'recipe' (`DDPMRecipe.as_dict()`)
-                ): self.path, self.every, self.eff_bs, self.recipe = Path(path), every, eff_bs, recipe
+                ): self.path, self.every, self.eff_batch_size, self.recipe = Path(path), every, eff_batch_size, recipe
+    @property
+    def eff_bs(self) -> int:
+        "Deprecated: `eff_batch_size` (read-only), kept for one release"
+        warnings.warn('DDPMCheckpoint.eff_bs is deprecated, use DDPMCheckpoint.eff_batch_size', DeprecationWarning, stacklevel=2)
+        return self.eff_batch_size
     def after_step(self):
         if self.every and self.learn.ema.n % self.every == 0: self.save()
     def after_fit(self): self.save()
@@ -250,7 +257,7 @@ class DDPMCheckpoint(Callback):
         m, ema = _unwrap(self.learn.model), self.learn.ema
         atomic_save(dict(format=CHECKPOINT_FORMAT, config=ddpm_config(m.diffusion), model=m.state_dict(),
                          ema=ema.ema_model.state_dict(), ema_state=ema.state(), opt=self.learn.opt.state_dict(),
-                         step=ema.n, samples=ema.n * self.eff_bs, rng=rng_state(),
+                         step=ema.n, samples=ema.n * self.eff_batch_size, rng=rng_state(),
                          history=getattr(getattr(self.learn, 'step_logger', None), 'history', []), recipe=self.recipe), self.path)
 
 # %% ../nbs/11_train_ddpm.ipynb #fadc8967
@@ -323,15 +330,17 @@ def build_ddpm(dim:int=16, dim_mults:tuple|None=None, T:int=1000, T_prime:int=10
     return Diffusion(net, T=T, T_prime=T_prime)
 
 # %% ../nbs/11_train_ddpm.ipynb #c70dc1c7
-def ddpm_learner(dls:DataLoaders, diffusion:Diffusion, lr:float=8e-5, eff_bs:int=64, bs:int=16,
+@renamed_kwargs(eff_bs='eff_batch_size', bs='batch_size')
+def ddpm_learner(dls:DataLoaders, diffusion:Diffusion, lr:float=8e-5,
+                 eff_batch_size:int=64, batch_size:int=16, # images per optimizer step and per micro-batch (old keywords: `eff_bs`, `bs`)
                  ema_decay:float=0.995, ema_every:int=10, ema_after:int=100,
                  mixed_precision:str|None=None, # None: fp32 (released); 'bf16' or 'fp16' autocast (CUDA only)
                  cbs=None) -> Learner:
-    "fastai `Learner` for DDPM training: Adam(0.9, 0.99), gradient accumulation to `eff_bs`, EMA, fp32 unless asked"
+    "fastai `Learner` for DDPM training: Adam(0.9, 0.99), gradient accumulation to `eff_batch_size`, EMA, fp32 unless asked"
     world = max(1, num_distrib())
     opt = partial(Adam, mom=0.9, sqr_mom=0.99, eps=1e-8, wd=0.)
     cbs = [EMA(ema_decay, every=ema_every, after=ema_after), StepLogger()] + list(cbs or [])
-    if eff_bs > bs * world: cbs.append(GradientAccumulation(n_acc=eff_bs // world))
+    if eff_batch_size > batch_size * world: cbs.append(GradientAccumulation(n_acc=eff_batch_size // world))
     learn = Learner(dls, DDPMTrainModel(diffusion), loss_func=ddpm_loss, opt_func=opt, lr=lr, cbs=cbs)
     if mixed_precision is not None:
         if dls.device is None or torch.device(dls.device).type != 'cuda': raise ValueError('mixed_precision needs a CUDA device')
@@ -415,7 +424,7 @@ def train_ddpm(paths:list, # training images (aligned 112x112 faces or 176x176 m
     if not paths: raise FaceDataError(str(paths), 'no training images')
     world = max(1, num_distrib())
     if r.eff_batch_size % (r.batch_size * world):
-        raise ValueError(f'eff_batch_size={r.eff_batch_size} must be a multiple of bs (batch_size) * processes = {r.batch_size * world}')
+        raise ValueError(f'eff_batch_size={r.eff_batch_size} must be a multiple of batch_size * processes = {r.batch_size * world}')
     if rank_distrib() == 0: print(f'train_ddpm: {r}', flush=True)
     dev = default_device(device)
     tr, va = _split(paths, r.valid_pct, r.seed)
@@ -426,7 +435,7 @@ def train_ddpm(paths:list, # training images (aligned 112x112 faces or 176x176 m
     cbs = [StepLimit(r.steps, time_limit), DDPMCheckpoint(out/'checkpoint.pt', r.every, r.eff_batch_size, recipe=r.as_dict()),
            ReconstructionGrid(grid_src, out, r.every)] + list(cbs or [])
     dls = _ddpm_dls(tr, va, r, ck['samples'] if ck else 0, dev, dif.T_prime)
-    learn = ddpm_learner(dls, dif, lr=r.lr, eff_bs=r.eff_batch_size, bs=r.batch_size, ema_decay=r.ema_decay, ema_every=r.ema_every,
+    learn = ddpm_learner(dls, dif, lr=r.lr, eff_batch_size=r.eff_batch_size, batch_size=r.batch_size, ema_decay=r.ema_decay, ema_every=r.ema_every,
                          ema_after=r.ema_after, mixed_precision=r.mixed_precision, cbs=cbs)
     learn.step_logger.every, learn.recipe = r.log_every, r
     if ck is not None:
@@ -557,7 +566,7 @@ def _ddp_worker(rank, world, port, paths, out, steps):
         res['fastai'] = 'skipped: fastai distrib_ctx needs CUDA; the CPU ranks above use plain DDP'
     elif paths:
         fastai_distributed()   # raises ImportError without accelerate: the test fails, it does not skip
-        l = train_ddpm(paths, out, dim=8, dim_mults=(1, 2), steps=2, bs=2, eff_bs=4, valid_pct=0, every=0, degrade_fn=None, device=f'cuda:{rank}')
+        l = train_ddpm(paths, out, dim=8, dim_mults=(1, 2), steps=2, batch_size=2, eff_batch_size=4, valid_pct=0, every=0, degrade_fn=None, device=f'cuda:{rank}')
         res['fastai'] = l.ema.n
     torch.save(res, Path(out)/f'rank{rank}.pt')
 

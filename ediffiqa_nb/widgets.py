@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 from fastcore.basics import patch
-from .core import read_image, img2tensor, tensor2img, torch_rng, FaceDataError, atomic_write
+from .core import read_image, img2tensor, tensor2img, torch_rng, FaceDataError, atomic_write, renamed_kwargs
 from .diffiqa import TERMS   # the five cosine terms, defined once in diffiqa
 _all_ = ['TERMS']   # re-exported: `widgets.TERMS` as before
 
@@ -110,9 +110,12 @@ def compute(self:ReconstructionInspector, i:int, t:int=5, r:int=0) -> tuple[dict
 
 # %% ../nbs/20_widgets.ipynb #98ccd98a
 @patch
-def score(self:ReconstructionInspector, i:int, t:int=5, n:int|None=None) -> float:
-    "DifFIQA score of image `i` at step `t`: the five terms averaged over `n` repeats"
-    return float(np.mean([self.compute(i, t, r)[1]['score'] for r in range(n or self.repeats)]))
+@renamed_kwargs('ReconstructionInspector.score', n='repeats')
+def score(self:ReconstructionInspector, i:int, t:int=5,
+          repeats:int|None=None, # the paper's n (None: the inspector's `repeats`; old keyword `n`)
+         ) -> float:
+    "DifFIQA score of image `i` at step `t`: the five terms averaged over `repeats` repeats"
+    return float(np.mean([self.compute(i, t, r)[1]['score'] for r in range(repeats or self.repeats)]))
 
 # %% ../nbs/20_widgets.ipynb #cd7e4e19
 @patch

@@ -24,7 +24,7 @@ def _tiny_src(dev, tmp_path, n=4):
 
 @pytest.mark.parametrize('margin', [0, 32])
 def test_prepare_output_readable_by_facedataset(dev, tmp_path, margin):
-    man = prepare(_tiny_src(dev, tmp_path), tmp_path/'dst', n_workers=0, progress=False, margin=margin)
+    man = prepare(_tiny_src(dev, tmp_path), tmp_path/'dst', workers=0, progress=False, margin=margin)
     assert len(man) == 4 and (tmp_path/'dst'/'manifest.csv').exists()
     man2 = read_manifest(tmp_path/'dst'/'manifest.csv')
     ds = FaceDataset(man2)

@@ -16,7 +16,7 @@ def test_onnx_export_matches_torch(model, tmp_path):
     assert diff < 1e-4
     x = torch.rand(6, 3, 112, 112) * 2 - 1
     with torch.no_grad(): ref = model(x)[1].numpy()
-    q = QualityModel.load(tmp_path/'m.onnx', device='cpu', bs=4)(x)   # batched, dynamic batch axis
+    q = QualityModel.load(tmp_path/'m.onnx', device='cpu', batch_size=4)(x)   # batched, dynamic batch axis
     assert q.shape == (6,) and np.abs(q - ref).max() < 1e-4
 
 def test_checkpoint_roundtrip_fp16(model, tmp_path):
@@ -31,7 +31,7 @@ def test_trained_model_carries_its_recipe(tmp_path, capsys):
     imgs = g.integers(0, 256, (24, 112, 112, 3), dtype=np.uint8)
     torch.manual_seed(0); tiny = TinyFaceNet(16).eval()
     m, rec = train_ediffiqa(imgs, imgs.mean((1, 2, 3)), teacher=tiny, backbone=tiny, identities=np.arange(24) // 4,
-                            device='cpu', epochs=1, bs=8, valid_every=4, p=0.3)
+                            device='cpu', epochs=1, batch_size=8, valid_every=4, p=0.3)
     assert capsys.readouterr().out.count('train_ediffiqa: DistillRecipe(') == 1       # printed once, in one line
     want = DistillRecipe(epochs=1, batch_size=8, valid_every=4, top=0.3)
     assert m.recipe == rec.attrs['recipe'] == want.to_dict()
