@@ -314,21 +314,22 @@ def current_threads() -> int:
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.pgm', '.ppm')   # the one list of image suffixes (lower case)
 
 # %% ../nbs/00_core.ipynb #808a78ef
-def _image_files(folder, exclude=None) -> list[str]:
+def _image_files(folder, exclude=None, exts=IMAGE_EXTS) -> list[str]:
     "`list_images` as strings (a folder of photos is listed without a `Path` per file)"
     root = str(Path(folder).absolute()); ex = Path(exclude).absolute() if exclude else None
     out = []
     for dp, dns, fns in os.walk(root):
         dns[:] = sorted(d for d in dns if not d.startswith('.') and (ex is None or Path(dp, d) != ex))
-        out += [os.path.join(dp, f) for f in fns if not f.startswith('.') and os.path.splitext(f)[1].lower() in IMAGE_EXTS]
+        out += [os.path.join(dp, f) for f in fns if not f.startswith('.') and os.path.splitext(f)[1].lower() in exts]
     return sorted(out, key=lambda s: s.split(os.sep))   # as paths sort: part by part
 
 # %% ../nbs/00_core.ipynb #e36e4ef9
 def list_images(folder:str|Path, # root folder (any depth)
                 exclude:str|Path|None=None, # a folder below `folder` to leave out (e.g. an output folder)
+                exts=IMAGE_EXTS, # the suffixes that count as images (lower case)
                ) -> list[Path]:
-    "Image files under `folder` (sorted, hidden names skipped, broken links kept) as absolute paths"
-    return [Path(s) for s in _image_files(folder, exclude)]
+    "Image files under `folder` (sorted, hidden names skipped, broken links kept) as absolute paths: the one folder walker"
+    return [Path(s) for s in _image_files(folder, exclude, exts)]
 
 # %% ../nbs/00_core.ipynb #491a0592
 def aligned_face(src, # path, bytes, PIL image or array (see `core.read_image`)

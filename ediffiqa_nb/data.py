@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import cv2
 from fastcore.basics import patch
-from .core import LazyModule, read_image, img2tensor, FaceDataError, atomic_write, atomic_save, shared_data, skip_msg, rng, IMAGE_EXTS
+from .core import LazyModule, read_image, img2tensor, FaceDataError, atomic_write, atomic_save, shared_data, skip_msg, rng, IMAGE_EXTS, list_images
 
 # %% auto #0
 __all__ = ['ARCFACE_TEMPLATE', 'LANDMARK_COLS', 'IMG_EXTS', 'template', 'umeyama', 'align_face', 'align_batch',
@@ -157,7 +157,7 @@ def image_folder(folder, # root of an `identity/image` layout
     "Table (`path`, `identity`) of the images in `folder/<identity>/<file>` (sorted)"
     folder = Path(folder)
     if not folder.is_dir(): raise FaceDataError(folder, 'folder not found')
-    rows = [(str(p.resolve()), p.parent.name) for p in sorted(folder.glob('*/*')) if p.is_file() and p.suffix.lower() in exts]
+    rows = [(str(p.resolve()), p.parent.name) for p in list_images(folder, exts=tuple(exts)) if len(p.relative_to(folder.absolute()).parts) == 2 and p.is_file()]   # the one walker
     if not rows: raise FaceDataError(folder, 'no images in an identity/image layout')
     return pd.DataFrame(rows, columns=['path', 'identity'])
 
