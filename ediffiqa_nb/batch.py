@@ -10,14 +10,14 @@ from typing import Callable, Sequence
 from dataclasses import dataclass, replace
 from fastcore.basics import patch
 import numpy as np
-from .core import FaceDataError, LazyModule, atomic_write, atomic_save, file_hash
+from .core import FaceDataError, LazyModule, atomic_write, atomic_save, file_hash, Recipe
 from .core import (IMAGE_EXTS, usable_cpus, cpu_threads, set_threads, current_threads, list_images, _image_files,
                               aligned_face, check_device)   # moved to core; imported from here too
 
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_USAGE', 'EXIT_PARTIAL', 'TABLE_EXTS', 'FAILED_COLS', 'read_table', 'check_output', 'write_table',
            'input_rows', 'list_inputs', 'write_rows', 'item_key', 'fingerprint', 'BatchFailed', 'BatchResult',
-           'state_dir', 'BatchOptions', 'batch_options', 'run_batch']
+           'state_dir', 'BatchOptions', 'run_batch']
 
 # %% ../nbs/01_batch.ipynb #b7a1c000
 pd = LazyModule('pandas')  # imported on first use: a folder scored into a csv never needs it
@@ -441,7 +441,7 @@ def _collect(rd:Path, shards:list) -> dict:
 
 # %% ../nbs/01_batch.ipynb #b6146f3a
 @dataclass
-class BatchOptions:
+class BatchOptions(Recipe):
     "How a batch job runs (not what it computes): its shards, batches, resume, failures, processes, threads and progress bar"
     shard_size:int=64 # items per atomically written shard
     batch_size:int=32 # items per `process` call
@@ -455,15 +455,6 @@ class BatchOptions:
     threads:int|None=None # torch/OpenCV threads (`set_threads`); None: `cpu_threads()`
     progress:bool=False # progress bar on stderr
     desc:str='items' # progress bar label
-
-# %% ../nbs/01_batch.ipynb #bd1bc472
-def batch_options(opts:BatchOptions|None=None, # a base (default: `BatchOptions()`)
-                  **overrides, # fields to replace
-                 ) -> BatchOptions:
-    "`opts` with `overrides` applied; a `TypeError` naming any field it does not have"
-    bad = [k for k in overrides if k not in BatchOptions.__dataclass_fields__]
-    if bad: raise TypeError(f"unknown batch option(s) {', '.join(map(repr, bad))}: use {', '.join(BatchOptions.__dataclass_fields__)}")
-    return replace(opts or BatchOptions(), **overrides)
 
 # %% ../nbs/01_batch.ipynb #a583ab7a
 def run_batch(items:pd.DataFrame|Sequence[str|dict], # one row per item (a `key_col` column): a table, row dicts, or a list of paths
@@ -483,7 +474,7 @@ def run_batch(items:pd.DataFrame|Sequence[str|dict], # one row per item (a `key_
               **overrides, # `BatchOptions` fields by name (shard_size, batch_size, strict, workers, threads, progress, ...)
              ) -> BatchResult:
     "Run `load`/`process` over `items` in resumable atomic shards; one merge writes `out` and `failed`"
-    o = batch_options(opts, **overrides)
+    o = BatchOptions.make(opts, 'run_batch', **overrides)
     rows, cols = _rows_of(items, key_col)
     _check_items(rows, cols, key_col, o.shard_size, o.batch_size)
     rank, world_size = _world(o.rank, o.world_size)

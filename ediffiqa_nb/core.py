@@ -5,7 +5,8 @@
 # %% ../nbs/00_core.ipynb #28722354
 from __future__ import annotations
 import os, io, sys, json, random, tempfile, contextlib, hashlib, importlib, functools, warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace, asdict
+from fastcore.basics import patch
 from pathlib import Path
 from typing import Union, Any
 import numpy as np
@@ -16,7 +17,7 @@ __all__ = ['ImageSource', 'IMAGE_EXTS', 'DEFAULT_MODEL', 'FaceDataError', 'renam
            'default_device', 'seed_everything', 'rng', 'torch_rng', 'read_image', 'img2tensor', 'tensor2img',
            'atomic_write', 'atomic_save', 'usable_cpus', 'cpu_threads', 'set_threads', 'current_threads', 'list_images',
            'aligned_face', 'check_device', 'l2norm', 'Config', 'shared_data', 'skip_msg', 'file_hash',
-           'model_fingerprint', 'packaged_model_path', 'default_model_path', 'onnx_session', 'onnx_quality']
+           'model_fingerprint', 'packaged_model_path', 'default_model_path', 'onnx_session', 'onnx_quality', 'Recipe']
 
 # %% ../nbs/00_core.ipynb #cb7e1c5d
 class FaceDataError(ValueError):
@@ -478,3 +479,65 @@ def onnx_quality(sess, # an `onnx_session`
                 ) -> np.ndarray:
     "Qualities `(N,)` float32 of a batch through an ONNX quality model"
     return sess.run(['quality'], {'input': np.ascontiguousarray(x, np.float32)})[0].astype(np.float32).reshape(-1)
+
+# %% ../nbs/00_core.ipynb #f4c64aa5
+class Recipe:
+    "Base of the package's recipes and options (dataclasses): named presets, old keyword names, overrides by name"
+    aliases = {} # old keyword -> field name (still accepted)
+    choices = {} # field -> its allowed values
+    presets = {} # name -> recipe (each subclass sets its own dict)
+    default = None # the preset `make(None)` starts from; None: the class's own defaults
+
+# %% ../nbs/00_core.ipynb #a7c28806
+@patch
+def __post_init__(self:Recipe):
+    "Lists read back from JSON become tuples; fields with `choices` are checked"
+    for f in fields(self):
+        if isinstance(getattr(self, f.name), list): object.__setattr__(self, f.name, tuple(getattr(self, f.name)))
+    for f, ok in self.choices.items():
+        if getattr(self, f) not in ok: raise ValueError(f'{type(self).__name__}.{f} must be one of {ok}, got {getattr(self, f)!r}')
+
+# %% ../nbs/00_core.ipynb #86a10903
+def _recipe_kw(cls, overrides:dict, caller:str|None=None) -> dict:
+    "`overrides` with old keywords renamed to fields; a `TypeError` names unknown or doubled keywords"
+    names, kw = [f.name for f in fields(cls)], {}
+    for k, v in overrides.items():
+        f = cls.aliases.get(k, k)
+        if f in kw: raise TypeError(f'{caller or cls.__name__}() got {k!r} and another name for the same field {f!r}')
+        kw[f] = v
+    bad = [k for k in overrides if cls.aliases.get(k, k) not in names]
+    if bad: raise TypeError(f"{caller or cls.__name__}() got unexpected keyword argument(s) {', '.join(map(repr, bad))} "
+                            f"(fields: {', '.join(names)}" + (f"; old names: {', '.join(cls.aliases)})" if cls.aliases else ')'))
+    return kw
+
+# %% ../nbs/00_core.ipynb #4160d32f
+def _recipe_base(cls, recipe, caller:str|None=None):
+    "The starting recipe: the default (None), a named preset, a recipe of `cls`, or a dict of its fields"
+    if recipe is None: return cls.presets[cls.default] if cls.default else cls()
+    if isinstance(recipe, cls): return recipe
+    if isinstance(recipe, str):
+        if recipe not in cls.presets: raise ValueError(f'recipe must be one of {list(cls.presets)}, got {recipe!r}')
+        return cls.presets[recipe]
+    if isinstance(recipe, dict): return replace(_recipe_base(cls, None), **_recipe_kw(cls, recipe, caller))
+    raise TypeError(f'{caller or cls.__name__}: recipe must be None, a preset name, a {cls.__name__} or a dict, got {type(recipe).__name__}')
+
+# %% ../nbs/00_core.ipynb #a0ab4392
+@patch(cls_method=True)
+def make(cls:Recipe, recipe=None, # None: the default; a preset name, a recipe, or a dict of fields (as stored in a checkpoint)
+         caller:str|None=None, # the function named in error messages
+         **overrides): # fields (or their old keywords) replacing the recipe's values
+    "The recipe `recipe` with `overrides` applied; unknown names raise a `TypeError` naming them"
+    R, kw = _recipe_base(cls, recipe, caller), _recipe_kw(cls, overrides, caller)
+    return replace(R, **kw) if kw else R
+
+# %% ../nbs/00_core.ipynb #bab79308
+@patch
+def override(self:Recipe, **kw):
+    "A copy of this recipe with the fields (or old keywords) in `kw` replaced"
+    return type(self).make(self, **kw)
+
+# %% ../nbs/00_core.ipynb #98523180
+@patch
+def to_dict(self:Recipe) -> dict:
+    "The recipe as a plain dict (for a checkpoint's metadata); `make(d)` rebuilds it"
+    return asdict(self)

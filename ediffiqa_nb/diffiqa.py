@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 import numpy as np
 from .core import LazyModule, FaceDataError, read_image, img2tensor, atomic_save, default_device, torch_rng, file_hash, model_fingerprint
-from .core import rename_kwargs, renamed_kwargs
+from .core import rename_kwargs, renamed_kwargs, Recipe
 from .core import DEFAULT_MODEL, packaged_model_path, default_model_path   # re-exported: `diffiqa.default_model_path` as before
 from .batch import run_batch, state_dir, fingerprint
 from .core import aligned_face
@@ -102,7 +102,7 @@ def released_pairs(t:int) -> list[tuple[int,int]]:
 
 # %% ../nbs/12_diffiqa.ipynb #d64e8547
 @dataclass(frozen=True)
-class DifFIQARecipe:
+class DifFIQARecipe(Recipe):
     "The DifFIQA settings that decide the scores (paper and released code: t=5, repeats n=10, flip)"
     t:int=5 # noise level: x_t at buffer index t (paper, released: 5)
     repeats:int=10 # the paper's n: repeats with fresh noise (paper, released: 10; old keyword `n`)
@@ -129,15 +129,6 @@ class DifFIQARecipe:
         return self.repeats
 
 DifFIQARecipe.__init__ = renamed_kwargs('DifFIQARecipe', n='repeats')(DifFIQARecipe.__init__)   # `DifFIQARecipe(n=...)` for one release
-
-# %% ../nbs/12_diffiqa.ipynb #71a5a40f
-def _as_recipe(recipe:DifFIQARecipe|None, overrides:dict) -> DifFIQARecipe:
-    "`recipe` (default `DifFIQARecipe()`) with keyword `overrides` (`t=`, `repeats=`, ... as before) applied; unknown names raise TypeError"
-    if recipe is None: recipe = DifFIQARecipe()
-    if not isinstance(recipe, DifFIQARecipe): raise TypeError(f'recipe must be a DifFIQARecipe, got {recipe!r} (pass t, repeats, ... by keyword)')
-    bad = sorted(set(overrides) - {f.name for f in fields(DifFIQARecipe)})
-    if bad: raise TypeError(f'diffiqa_scores() got unexpected keyword arguments: {", ".join(bad)}')
-    return replace(recipe, **overrides) if overrides else recipe
 
 # %% ../nbs/12_diffiqa.ipynb #ee6aaf92
 _COMPILED = {}   # id(net) -> its torch.compile'd wrapper, compiled once per process
@@ -325,7 +316,7 @@ def diffiqa_scores(images, # faces: (N,3,112,112) tensor in [-1,1], uint8 (N,112
                    **overrides, # recipe fields by keyword: t=5, repeats=10 (old keyword `n`), steps, flip, seed, eta, reference_quirks
                   ):
     "DifFIQA quality per image (np.float32, higher is better); with `return_terms` also the DataFrame of the 5 terms"
-    r = _as_recipe(recipe, rename_kwargs('diffiqa_scores', overrides, dict(n='repeats')))
+    r = DifFIQARecipe.make(recipe, 'diffiqa_scores', **rename_kwargs('diffiqa_scores', overrides, dict(n='repeats')))
     x = _faces_112(images)
     keys = _noise_keys(x, keys, r.reference_quirks)
     run = _run_setup(ddpm, fr, r, device, fast, dtype, batch_size, unet_batch, compile)

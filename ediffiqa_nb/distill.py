@@ -22,7 +22,7 @@ from .data import align_face, jitter_landmarks, landmarks, celeba_wild
 from . import fr, metrics
 from .detect import detect_align
 from .batch import read_table
-from .core import aligned_face
+from .core import aligned_face, Recipe
 from .quality import (QualityRegressor, TinyFaceNet, make_backbone, export_onnx, export_torchscript, save_quality_model,
                                  QualityModel)   # the quality model itself (no fastai); re-exported here
 
@@ -200,62 +200,9 @@ def record_df(learn:Learner) -> pd.DataFrame:
     names = [n for n in learn.recorder.metric_names[1:] if n != 'time']
     return pd.DataFrame([list(v) for v in learn.recorder.values], columns=names).rename_axis('epoch').reset_index()
 
-# %% ../nbs/14_distill.ipynb #3b7ca149
-class _Recipe:
-    "Behaviour shared by the recipe dataclasses: presets by name, old keyword aliases, overrides"
-    aliases = {} # old keyword -> field name
-    choices = {} # field -> allowed values
-
-# %% ../nbs/14_distill.ipynb #af2a8e26
-@patch
-def __post_init__(self:_Recipe):
-    "Normalise (an `lr` list read from JSON becomes a tuple) and check the fields with a fixed set of values"
-    if isinstance(getattr(self, 'lr', None), list): object.__setattr__(self, 'lr', tuple(self.lr))
-    for f, ok in self.choices.items():
-        if getattr(self, f) not in ok: raise ValueError(f'{type(self).__name__}.{f} must be one of {ok}, got {getattr(self, f)!r}')
-
-# %% ../nbs/14_distill.ipynb #f260d102
-def _recipe_base(cls, recipe):
-    "The starting recipe: the default preset (None), a named preset, a recipe of `cls`, or a dict of its fields"
-    if recipe is None: return cls.presets[cls.default]
-    if isinstance(recipe, cls): return recipe
-    if isinstance(recipe, str):
-        if recipe not in cls.presets: raise ValueError(f'recipe must be one of {list(cls.presets)}, got {recipe!r}')
-        return cls.presets[recipe]
-    if isinstance(recipe, dict): return replace(cls.presets[cls.default], **_recipe_kw(cls, recipe))
-    raise TypeError(f'recipe must be None, a preset name, a {cls.__name__} or a dict, got {type(recipe).__name__}')
-
-# %% ../nbs/14_distill.ipynb #2029fdcd
-def _recipe_kw(cls, overrides:dict, caller:str|None=None) -> dict:
-    "`overrides` with old keywords renamed to fields; a `TypeError` names unknown or doubled keywords"
-    names, kw = [f.name for f in fields(cls)], {}
-    for k, v in overrides.items():
-        f = cls.aliases.get(k, k)
-        if f in kw: raise TypeError(f'{caller or cls.__name__}() got {k!r} and another name for the same field {f!r}')
-        kw[f] = v
-    bad = [k for k in overrides if cls.aliases.get(k, k) not in names]
-    if bad: raise TypeError(f"{caller or cls.__name__}() got unexpected keyword argument(s) {', '.join(map(repr, bad))} "
-                            f"(recipe fields: {', '.join(names)}; old names: {', '.join(cls.aliases)})")
-    return kw
-
-# %% ../nbs/14_distill.ipynb #e7038ab9
-@patch(cls_method=True)
-def make(cls:_Recipe, recipe=None, # None: the default preset; a preset name, a recipe, or a dict of fields
-         caller:str|None=None, # the function named in error messages
-         **overrides): # fields (or old keywords) replacing the recipe's values
-    "The recipe `recipe` with `overrides` applied; unknown names raise a `TypeError` naming them"
-    R, kw = _recipe_base(cls, recipe), _recipe_kw(cls, overrides, caller)
-    return replace(R, **kw) if kw else R
-
-# %% ../nbs/14_distill.ipynb #f5e64d58
-@patch
-def to_dict(self:_Recipe) -> dict:
-    "The recipe as a plain dict (for a checkpoint's metadata); `make(d)` rebuilds it"
-    return asdict(self)
-
 # %% ../nbs/14_distill.ipynb #3119a805
 @dataclass(frozen=True)
-class DistillRecipe(_Recipe):
+class DistillRecipe(Recipe):
     "eDifFIQA / DifFIQA(R) training recipe: the paper's and the released code's values unless a comment says otherwise"
     name:str='ediffiqa' # preset name, stored with the model
     eps:float=0.5 # centroid weight epsilon in the target q_o (paper: 0.5)
@@ -354,7 +301,7 @@ def _fit_record(learn:Learner, epochs:int, lr, # the fit's epochs and learning r
     return rec
 
 # %% ../nbs/14_distill.ipynb #f527ea8f
-def _trained(learn:Learner, rec:pd.DataFrame, R:_Recipe, return_learner:bool=False):
+def _trained(learn:Learner, rec:pd.DataFrame, R:Recipe, return_learner:bool=False):
     "Step 4: (model in eval mode, record[, learner]), the recipe attached as `model.recipe` and `rec.attrs['recipe']`"
     m = learn.model.float().eval(); m.recipe, rec.attrs['recipe'] = R.to_dict(), R.to_dict()
     return (m, rec, learn) if return_learner else (m, rec)
@@ -478,7 +425,7 @@ def aikd_sgd(param_groups, # [backbone params, head params] (from `regressor_spl
 
 # %% ../nbs/14_distill.ipynb #86a69bf3
 @dataclass(frozen=True)
-class AIKDRecipe(_Recipe):
+class AIKDRecipe(Recipe):
     "AI-KD training recipe; the default `paper` preset follows the paper and the released `train_config.yaml`"
     name:str='paper' # preset name, stored with the model
     optimiser:str='sgd' # 'sgd': `aikd_sgd` (released); 'adam': Adam without weight decay at lr = (backbone, head)

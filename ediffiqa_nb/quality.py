@@ -87,8 +87,7 @@ def export_onnx(model:nn.Module, path:str|Path, # model -> `path` (.onnx)
             torch.onnx.export(m, (x,), str(tmp), dynamo=False, opset_version=opset, input_names=['input'],
                               output_names=['features', 'quality'], dynamic_axes={'input': {0: 'n'}, 'features': {0: 'n'}, 'quality': {0: 'n'}})
     if not check: return float('nan')
-    import onnxruntime as ort
-    s = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
+    s = onnx_session(path)
     x2 = torch.rand(5, 3, 112, 112) * 2 - 1
     with torch.no_grad(): ref = [t.numpy() for t in m(x2)]
     return _check_diff(s.run(None, {'input': x2.numpy()}), ref, 'ONNX export', tol)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 import numpy as np
 from .core import FaceDataError, LazyModule, file_hash, default_model_path, cpu_threads, set_threads, check_device, aligned_face
-from .batch import run_batch, input_rows, check_output, BatchResult, BatchOptions, batch_options
+from .batch import run_batch, input_rows, check_output, BatchResult, BatchOptions
 
 # %% auto #0
 __all__ = ['METHODS', 'BASELINE_METHODS', 'Method', 'method_name', 'ScorePlan', 'plan_scoring', 'run_plan', 'score_images',
@@ -74,20 +74,21 @@ def method_name(name:str) -> str:
     if n not in METHODS: raise FaceDataError(name, f"unknown method: use one of {', '.join(METHODS)}")
     return n
 
+# %% ../nbs/16_score.ipynb #86508a80
+def _photo(row:dict, detector:str) -> dict:
+    "`detect.align_photo` of one photo, one detector thread (the batch engine runs loaders side by side)"
+    from ediffiqa_nb.detect import align_photo
+    return align_photo(row['path'], detector, det_kw={'threads': 1} if detector in ('retinaface', 'mtcnn') else None)   # YuNet and dlib take no thread count
+
 # %% ../nbs/16_score.ipynb #7fb60158
 def _score_load(row:dict, detect:bool, detector:str, margin) -> np.ndarray:
     "The aligned face of one image: detected and aligned (`detect`), or an aligned crop"
-    if detect:
-        from ediffiqa_nb.detect import align_photo
-        return align_photo(row['path'], detector, det_kw={'threads': 1} if detector in ('retinaface', 'mtcnn') else None)['crop']   # YuNet and dlib take no thread count
-    return aligned_face(row['path'], margin)
+    return _photo(row, detector)['crop'] if detect else aligned_face(row['path'], margin)
 
 # %% ../nbs/16_score.ipynb #91afb19d
 def _landmarks_load(row:dict, detect:bool, detector:str, margin) -> np.ndarray:
     "The original photo's `(5,2)` landmarks: detected (`detect`), or a `prepare` manifest's `src_landmarks`"
-    if detect:
-        from ediffiqa_nb.detect import align_photo
-        return align_photo(row['path'], detector, det_kw={'threads': 1} if detector in ('retinaface', 'mtcnn') else None)['landmarks']
+    if detect: return _photo(row, detector)['landmarks']
     s = row.get('src_landmarks')
     if not isinstance(s, str) or len(s.split()) != 10:
         raise FaceDataError(row['path'], 'no landmarks of the original photo: score the manifest `ediffiqa prepare` wrote (its src_landmarks column), or pass --detect')
@@ -155,7 +156,7 @@ class ScorePlan:
     stream:Callable|None=None # one pipeline through all the shards (CPU engines)
 
 # %% ../nbs/16_score.ipynb #9fa967d9
-def _check_args(method, batch_size, t, repeats, margin, detect, detector):
+def _check_args(batch_size, t, repeats, margin, detect, detector):
     "A `FaceDataError` naming the option for every argument that cannot work"
     if batch_size is not None and int(batch_size) < 1: raise FaceDataError('--batch-size', f'must be at least 1, got {batch_size}')
     if t < 1 or repeats < 1: raise FaceDataError('-t/--repeats', f'must be at least 1, got t={t}, repeats={repeats}')
@@ -224,7 +225,7 @@ def plan_scoring(method:str='ediffiqa', # a name of `METHODS` ('ediffiqa', 'diff
                 ) -> ScorePlan:
     "Check every argument and build the `ScorePlan` of `method` (models loaded, nothing scored)"
     meth = METHODS[method_name(method)]; name = meth.name
-    _check_args(name, batch_size, t, repeats, margin, detect, detector)
+    _check_args(batch_size, t, repeats, margin, detect, detector)
     n = set_threads(threads)
     path = (Path(model) if model else default_model_path()) if name == 'ediffiqa' else None
     cpu = _uses_cpu_engine(name, engine, path, device)
@@ -249,7 +250,7 @@ def run_plan(plan:ScorePlan, src, # a `ScorePlan`; folder of images, one image, 
             ) -> BatchResult:
     "Score every image of `src` as `plan` says; a `BatchResult` (table: path, [identity], quality)"
     check_output(out)
-    o = batch_options(opts or BatchOptions(shard_size=256), **overrides)
+    o = BatchOptions.make(opts or BatchOptions(shard_size=256), 'run_plan', **overrides)
     if o.shard_size < 1: raise FaceDataError('--shard-size', f'must be at least 1, got {o.shard_size}')
     items = [{'path': str(p)} for p in src] if isinstance(src, (list, tuple)) else input_rows(src)   # a folder: no pandas
     keep = ['path'] + (['identity'] if 'identity' in items[0] else [])

@@ -21,7 +21,7 @@ import cv2
 from fastcore.basics import patch
 from fastai.torch_core import rank_distrib, num_distrib
 from .core import (FaceDataError, read_image, aligned_face, img2tensor, tensor2img, atomic_save, atomic_write,
-                              default_device, seed_everything, torch_rng, shared_data, skip_msg, renamed_kwargs)
+                              default_device, seed_everything, torch_rng, shared_data, skip_msg, renamed_kwargs, Recipe)
 from .unet import Unet, unet_tiny, count_params
 from .diffusion import Diffusion, time_blend
 from .batch import _pkg
@@ -351,7 +351,7 @@ def ddpm_learner(dls:DataLoaders, diffusion:Diffusion, lr:float=8e-5,
 
 # %% ../nbs/11_train_ddpm.ipynb #23a52f4a
 @dataclass
-class DDPMRecipe:
+class DDPMRecipe(Recipe):
     "How `train_ddpm` trains the DDPM: the released DifFIQA recipe with a small UNet and 1000 steps by default"
     dim:int=16 # UNet base channels (paper: 128)
     dim_mults:tuple|None=None # channel multipliers (default: (1,2,4,8) for dim>=64, else (1,2,4,4))
@@ -374,18 +374,7 @@ class DDPMRecipe:
     log_every:int=0 # print the loss every n steps
     half:bool=True # store ddpm.pt weights in fp16
     save_online:bool=False # also store the online (non-EMA) weights in ddpm.pt
-    _aliases = dict(bs='batch_size', eff_bs='eff_batch_size', num_workers='workers')   # train_ddpm's former argument names
-
-# %% ../nbs/11_train_ddpm.ipynb #ba2edb1c
-@patch
-def override(self:DDPMRecipe, **kw) -> DDPMRecipe:
-    "A copy with the fields in `kw` replaced (also under the former names `bs`, `eff_bs`, `num_workers`)"
-    names, al = {f.name for f in fields(self)}, self._aliases
-    bad = [k for k in kw if al.get(k, k) not in names]
-    if bad: raise TypeError(f"unexpected keyword argument(s) {', '.join(map(repr, bad))}: not DDPMRecipe fields ({', '.join(sorted(names))})")
-    both = [k for k in kw if k in al and al[k] in kw]
-    if both: raise TypeError(f'{both[0]!r} and {al[both[0]]!r} name the same DDPMRecipe field; pass one')
-    return replace(self, **{al.get(k, k): v for k, v in kw.items()})
+    aliases = dict(bs='batch_size', eff_bs='eff_batch_size', num_workers='workers')   # train_ddpm's former argument names
 
 # %% ../nbs/11_train_ddpm.ipynb #92c0d04e
 @patch
@@ -417,8 +406,7 @@ def train_ddpm(paths:list, # training images (aligned 112x112 faces or 176x176 m
                **overrides, # `DDPMRecipe` fields replacing the recipe's (also the former names `bs`, `eff_bs`, `num_workers`)
               ) -> Learner:
     "Train the DifFIQA DDPM on `paths` with `recipe`, writing `out_dir/ddpm.pt` (config + EMA weights); returns the Learner"
-    if recipe is not None and not isinstance(recipe, DDPMRecipe): raise TypeError(f'recipe must be a DDPMRecipe, got {type(recipe).__name__}')
-    r = (recipe or DDPMRecipe()).override(**overrides)
+    r = DDPMRecipe.make(recipe, 'train_ddpm', **overrides)
     out = Path(out_dir); seed_everything(r.seed)
     paths = [Path(p) for p in paths]
     if not paths: raise FaceDataError(str(paths), 'no training images')
